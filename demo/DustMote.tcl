@@ -1,0 +1,27 @@
+# DustMote, on dustmote.
+#
+# A drop-in replacement for Harold Kaplan's one-page DustMote server: set
+# "root", "default" and "port" as in the original and run it with tclsh.
+# It serves the same files, now over a correct HTTP/1.1 with keep-alive,
+# MIME types and lengths, and safe against paths outside the root.
+# Background errors are reported on stdout, as in the original.
+#
+# For a quick try, "tclsh DustMote.tcl ROOT PORT" overrides root and port.
+
+set root [file join [file dirname [file normalize [info script]]] site]
+set default "index.html"
+set port 8080
+
+if {[llength $argv] == 2} {
+    lassign $argv root port
+}
+
+package require dustmote
+
+proc bgerror {trouble} {puts stdout "bgerror: $trouble"}
+
+set server [dustmote::serve -root $root -default $default -port $port]
+puts stdout "dustmote: serving $root on [dustmote::url $server]"
+flush stdout
+
+vwait forever

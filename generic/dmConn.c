@@ -1,0 +1,1078 @@
+/*
+ * dmConn.c --
+ *
+ *	The life of one connection: accept, read request heads, map them to
+ *	files, send the replies (small files in one write with their head,
+ *	large ones by sendfile), keep-alive and pipelining, timeouts, and a
+ *	lingering close after an error so the peer reads our answer instead
+ *	of a reset.
+ *
+ *	An idle connection holds no buffer: input and reply bytes are
+ *	assembled in the server's scratch buffer and only what a socket could
+ *	not take, or the start of a request still arriving, is copied aside.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+#define ACCEPT_BATCH	64	/* Connections accepted per event. */
+#define SENDFILE_CHUNK	(1 << 30)
+#define PATH_MAX_BYTES	4096	/* Longest normalised path served. */
+
+enum {
+    CONN_READ,			/* Reading request heads and bodies. */
+    CONN_SEND,			/* A reply waits for the socket. */
+    CONN_LINGER			/* Reply sent, write side shut: draining
+				 * input until the peer closes. */
+};
+
+struct DmConn {
+    DmWatch watch;		/* Holds the socket. */
+    DmServer *srv;
+    DmConn *prev, *next;	/* In srv->conns. */
+    DmConn *tprev, *tnext;	/* In srv->timers[timer]. */
+    int timer;			/* DM_TIMER_*, or DM_TIMER_NONE. */
+    int64_t deadline;		/* When the timer expires (ms). */
+    int state;			/* CONN_*. */
+    int keepAlive;		/* Stay open after the current reply. */
+    int linger;			/* Drain input before closing: the reply
+				 * was an error and input may be left. */
+    char *in;			/* Input not yet processed (malloc'ed), */
+    size_t inLen;		/* NULL when there is none. */
+    char *out;			/* Reply bytes the socket did not take */
+    size_t outLen, outPos;	/* yet (malloc'ed). */
+    int fileFd;			/* File still to send after out, or -1. */
+    uint64_t fileOff, fileEnd;
+    int bodyKind;		/* DM_BODY_* of a request body being */
+    uint64_t bodyLeft;		/* skipped, and its progress. */
+    DmChunked chunked;
+    char peer[DM_ADDR_LEN];	/* The client's address, for the log. */
+};
+
+static void	ConnEvent(void *clientData, int events);
+static int	ConnInput(DmConn *conn, int doRead);
+static void	ConnDestroy(DmConn *conn);
+static int	ConnSend(DmConn *conn);
+static int	HandleRequest(DmConn *conn, const DmRequest *req);
+static int	ReplyError(DmConn *conn, int status, int headOnly,
+		    const DmRequest *req, const char *extraName,
+		    const char *extraValue, size_t extraValueLen);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TimerUnlink, TimerSet --
+ *
+ *	Take a connection off its timer list, or (re)start one of its
+ *	timers.  Lists are ordered by deadline because every member of one
+ *	list got the same duration, so appending is enough.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May arm the server's Tcl timer earlier.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TimerUnlink(
+    DmConn *conn)
+{
+    DmTimerList *list;
+
+    if (conn->timer == DM_TIMER_NONE) {
+	return;
+    }
+    list = &conn->srv->timers[conn->timer];
+    if (conn->tprev) {
+	conn->tprev->tnext = conn->tnext;
+    } else {
+	list->head = conn->tnext;
+    }
+    if (conn->tnext) {
+	conn->tnext->tprev = conn->tprev;
+    } else {
+	list->tail = conn->tprev;
+    }
+    conn->tprev = conn->tnext = NULL;
+    conn->timer = DM_TIMER_NONE;
+}
+
+static void
+TimerSet(
+    DmConn *conn,
+    int which)
+{
+    DmServer *srv = conn->srv;
+    DmTimerList *list = &srv->timers[which];
+
+    TimerUnlink(conn);
+    conn->timer = which;
+    conn->deadline = DmNowMs() + srv->config.timeouts[which];
+    conn->tprev = list->tail;
+    conn->tnext = NULL;
+    if (list->tail) {
+	list->tail->tnext = conn;
+    } else {
+	list->head = conn;
+    }
+    list->tail = conn;
+    if (srv->timerAt == 0 || conn->deadline < srv->timerAt) {
+	DmTimerArm(srv, conn->deadline);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnAccept --
+ *
+ *	The listening socket is readable: accepts a batch of connections.
+ *	Past -maxconnections a connection still gets a 503 and a clean
+ *	close.  Out of descriptors, the listener is set aside until a
+ *	connection closes or a short timer fires, so the loop neither spins
+ *	nor dies.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Creates connections.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnAccept(
+    void *clientData,
+    TCL_UNUSED(int) /*events*/)
+{
+    DmServer *srv = clientData;
+    int i;
+
+    for (i = 0; i < ACCEPT_BATCH; i++) {
+	char peer[DM_ADDR_LEN];
+	int fd = DmNetAccept(srv->listen.fd, peer);
+	DmConn *conn;
+
+	if (fd < 0) {
+	    if (DmErrnoIsFdLimit()) {
+		DmWatchSet(&srv->listen, 0);
+		srv->acceptPaused = 1;
+		DmTimerArm(srv, DmNowMs() + 250);
+		return;
+	    }
+	    if (DmErrnoIsAgain()) {
+		return;
+	    }
+	    continue;			/* ECONNABORTED and friends. */
+	}
+	conn = calloc(1, sizeof(DmConn));
+	if (conn == NULL || DmWatchStart(&conn->watch, fd, DM_READABLE,
+		ConnEvent, conn) < 0) {
+	    free(conn);
+	    DmNetClose(fd);
+	    continue;
+	}
+	conn->srv = srv;
+	conn->timer = DM_TIMER_NONE;
+	conn->fileFd = -1;
+	conn->keepAlive = 1;
+	memcpy(conn->peer, peer, sizeof(peer));
+	conn->next = srv->conns;
+	if (srv->conns) {
+	    srv->conns->prev = conn;
+	}
+	srv->conns = conn;
+	srv->numConns++;
+	srv->accepted++;
+	if (srv->numConns > srv->config.maxConnections) {
+	    ReplyError(conn, 503, 0, NULL, NULL, NULL, 0);
+	    continue;
+	}
+	TimerSet(conn, DM_TIMER_HEAD);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnDestroy --
+ *
+ *	Closes a connection and frees what it holds.  The last connection of
+ *	a closed server takes the server with it.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes descriptors; may resume accepting.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ConnDestroy(
+    DmConn *conn)
+{
+    DmServer *srv = conn->srv;
+    int fd = conn->watch.fd;
+
+    DmWatchStop(&conn->watch);
+    DmNetClose(fd);
+    if (conn->fileFd >= 0) {
+	DmFileClose(conn->fileFd);
+    }
+    free(conn->in);
+    free(conn->out);
+    TimerUnlink(conn);
+    if (conn->prev) {
+	conn->prev->next = conn->next;
+    } else {
+	srv->conns = conn->next;
+    }
+    if (conn->next) {
+	conn->next->prev = conn->prev;
+    }
+    srv->numConns--;
+    DmRetire(conn);
+    if (srv->acceptPaused && !srv->closing) {
+	srv->acceptPaused = 0;
+	DmWatchSet(&srv->listen, DM_READABLE);
+    }
+    if (srv->closing && srv->numConns == 0) {
+	DmServerRelease(srv);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnEvent --
+ *
+ *	The socket is ready: send what waits, or read.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Anything a request causes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ConnEvent(
+    void *clientData,
+    int events)
+{
+    DmConn *conn = clientData;
+
+    if (conn->state == CONN_SEND) {
+	if ((events & DM_WRITABLE) && ConnSend(conn) == 0
+		&& conn->state == CONN_READ && conn->in != NULL) {
+	    ConnInput(conn, 0);		/* Pipelined requests wait there. */
+	}
+	return;
+    }
+    ConnInput(conn, 1);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SkipBody --
+ *
+ *	Consumes request-body bytes, which a file server reads and throws
+ *	away so the next request on the connection parses.
+ *
+ * Results:
+ *	Bytes consumed, or -1 if a chunked body is malformed.
+ *
+ * Side effects:
+ *	Updates the body state; clears it when the body ends.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+SkipBody(
+    DmConn *conn,
+    const char *buf,
+    size_t len)
+{
+    size_t used;
+
+    if (conn->bodyKind == DM_BODY_LENGTH) {
+	used = (conn->bodyLeft < len) ? (size_t) conn->bodyLeft : len;
+	conn->bodyLeft -= used;
+	if (conn->bodyLeft == 0) {
+	    conn->bodyKind = DM_BODY_NONE;
+	}
+	return (long) used;
+    }
+    switch (DmChunkedDecode(&conn->chunked, buf, len, &used)) {
+    case DM_CHUNKED_DONE:
+	conn->bodyKind = DM_BODY_NONE;
+	return (long) used;
+    case DM_CHUNKED_MORE:
+	return (long) len;
+    default:
+	return -1;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnInput --
+ *
+ *	Processes input: what was kept from before, then (with doRead) what
+ *	the socket has.  Complete requests are answered in order until one
+ *	reply has to wait for the socket; what is left is kept for later.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Reads the socket, sends replies, sets timers.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ConnInput(
+    DmConn *conn,
+    int doRead)
+{
+    DmServer *srv = conn->srv;
+    char *buf = srv->scratch;
+    size_t len = 0, pos = 0;
+    int progress = 0;
+
+    if (conn->in != NULL) {
+	memcpy(buf, conn->in, conn->inLen);
+	len = conn->inLen;
+	free(conn->in);
+	conn->in = NULL;
+	conn->inLen = 0;
+    }
+    if (doRead) {
+	long n = DmNetRecv(conn->watch.fd, buf + len, srv->inputRoom - len);
+
+	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
+	    ConnDestroy(conn);		/* The peer left (or reset). */
+	    return -1;
+	}
+	if (n > 0) {
+	    len += (size_t) n;
+	    progress = 1;
+	}
+    }
+    if (conn->state == CONN_LINGER) {
+	return 0;			/* Drained and dropped. */
+    }
+
+    while (pos < len) {
+	DmRequest req;
+	long r;
+
+	if (conn->bodyKind != DM_BODY_NONE) {
+	    r = SkipBody(conn, buf + pos, len - pos);
+	    if (r < 0) {
+		return ReplyError(conn, 400, 0, NULL, NULL, NULL, 0);
+	    }
+	    pos += (size_t) r;
+	    continue;
+	}
+	if (conn->state != CONN_READ) {
+	    break;			/* Later requests wait for the reply. */
+	}
+	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req);
+	if (r == DM_PARSE_MORE) {
+	    break;
+	}
+	if (r < 0) {
+	    return ReplyError(conn, (int) -r, 0, NULL, NULL, NULL, 0);
+	}
+	pos += (size_t) r;
+	srv->requests++;
+	conn->bodyKind = req.bodyKind;
+	conn->bodyLeft = req.contentLength;
+	if (req.bodyKind == DM_BODY_LENGTH && req.contentLength == 0) {
+	    conn->bodyKind = DM_BODY_NONE;
+	} else if (req.bodyKind == DM_BODY_CHUNKED) {
+	    DmChunkedInit(&conn->chunked);
+	}
+	if (HandleRequest(conn, &req) < 0) {
+	    return -1;
+	}
+    }
+
+    if (pos < len) {
+	conn->inLen = len - pos;
+	conn->in = malloc(conn->inLen);
+	if (conn->in == NULL) {
+	    ConnDestroy(conn);
+	    return -1;
+	}
+	memcpy(conn->in, buf + pos, conn->inLen);
+    }
+    if (conn->state == CONN_READ) {
+	if (conn->bodyKind != DM_BODY_NONE) {
+	    if (progress || conn->timer != DM_TIMER_HEAD) {
+		TimerSet(conn, DM_TIMER_HEAD);
+	    }
+	} else if (conn->in != NULL) {
+	    if (conn->timer != DM_TIMER_HEAD) {
+		TimerSet(conn, DM_TIMER_HEAD);	/* A head has started. */
+	    }
+	} else if (conn->timer != DM_TIMER_IDLE) {
+	    TimerSet(conn, DM_TIMER_IDLE);
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * LogRequest --
+ *
+ *	Writes one Common Log Format line to the -accesslog channel.  The
+ *	channel is looked up by name each time, so closing it from Tcl
+ *	simply stops the log.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes to a Tcl channel.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+LogRequest(
+    DmConn *conn,
+    const DmRequest *req,
+    int status,
+    uint64_t bytes)
+{
+    DmServer *srv = conn->srv;
+    Tcl_Channel chan;
+    char date[DM_LOG_DATE_LEN + 1], line[DM_ADDR_LEN + 96];
+    int n;
+
+    if (srv->config.accessLog == NULL) {
+	return;
+    }
+    chan = Tcl_GetChannel(srv->interp, Tcl_GetString(srv->config.accessLog),
+	    NULL);
+    if (chan == NULL) {
+	return;
+    }
+    DmFormatLogDate((int64_t) time(NULL), date);
+    n = snprintf(line, sizeof(line), "%s - - [%s] \"", conn->peer, date);
+    Tcl_Write(chan, line, n);
+    if (req != NULL) {
+	Tcl_Write(chan, req->requestLine.ptr, (Tcl_Size) req->requestLine.len);
+    } else {
+	Tcl_Write(chan, "-", 1);
+    }
+    n = snprintf(line, sizeof(line), "\" %d %llu\n", status,
+	    (unsigned long long) bytes);
+    Tcl_Write(chan, line, n);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnectionHeader --
+ *
+ *	Decides whether the connection stays open after this reply and
+ *	what the Connection field says about it.
+ *
+ * Results:
+ *	DM_CONN_HDR_*.
+ *
+ * Side effects:
+ *	Sets conn->keepAlive.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ConnectionHeader(
+    DmConn *conn,
+    const DmRequest *req,
+    int mustClose)
+{
+    conn->keepAlive = !mustClose && req != NULL && req->keepAlive
+	    && !conn->srv->closing;
+    if (!conn->keepAlive) {
+	return DM_CONN_HDR_CLOSE;
+    }
+    return (req->versionMinor == 0) ? DM_CONN_HDR_KEEPALIVE
+	    : DM_CONN_HDR_NONE;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * QueueReply --
+ *
+ *	Sends head and body (both in the caller's buffers) in one write, then
+ *	the file, if any, by ConnSend.  What the socket does not take now is
+ *	copied to the connection.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Writes to the socket; the connection owns fileFd from now on.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+QueueReply(
+    DmConn *conn,
+    const char *head,
+    size_t headLen,
+    const char *body,
+    size_t bodyLen,
+    int fileFd,
+    uint64_t fileLen)
+{
+    DmBuf bufs[2];
+    long n;
+    size_t total = headLen + bodyLen;
+
+    bufs[0].ptr = head;
+    bufs[0].len = headLen;
+    bufs[1].ptr = body;
+    bufs[1].len = bodyLen;
+    conn->fileFd = fileFd;
+    conn->fileOff = 0;
+    conn->fileEnd = fileLen;
+    n = DmNetSend(conn->watch.fd, bufs, 2, fileFd >= 0);
+    if (n < 0) {
+	if (!DmErrnoIsAgain()) {
+	    ConnDestroy(conn);
+	    return -1;
+	}
+	n = 0;
+    }
+    if ((size_t) n < total) {
+	size_t rest = total - (size_t) n;
+
+	conn->out = malloc(rest);
+	if (conn->out == NULL) {
+	    ConnDestroy(conn);
+	    return -1;
+	}
+	if ((size_t) n < headLen) {
+	    memcpy(conn->out, head + n, headLen - (size_t) n);
+	    memcpy(conn->out + headLen - (size_t) n, body, bodyLen);
+	} else {
+	    memcpy(conn->out, body + ((size_t) n - headLen), rest);
+	}
+	conn->outLen = rest;
+	conn->outPos = 0;
+    }
+    return ConnSend(conn) < 0 ? -1 : 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReplyDone --
+ *
+ *	The whole reply left: wait for the next request, or close.  A close
+ *	after an error lingers: the write side is shut and input drained for
+ *	a moment, since closing with unread input makes the kernel send a
+ *	reset that can destroy our reply before the peer reads it.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Changes state, watch and timer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ReplyDone(
+    DmConn *conn)
+{
+    if (conn->keepAlive) {
+	conn->state = CONN_READ;
+	DmWatchSet(&conn->watch, DM_READABLE);
+	TimerSet(conn, DM_TIMER_IDLE);
+	return 0;
+    }
+    if (!conn->linger && conn->in == NULL && conn->bodyKind == DM_BODY_NONE) {
+	ConnDestroy(conn);		/* Nothing unread: a plain close. */
+	return -1;
+    }
+    free(conn->in);
+    conn->in = NULL;
+    conn->state = CONN_LINGER;
+    DmNetShutdownWrite(conn->watch.fd);
+    DmWatchSet(&conn->watch, DM_READABLE);
+    TimerSet(conn, DM_TIMER_LINGER);
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnSend --
+ *
+ *	Sends what is pending: reply bytes, then file bytes.  A file that
+ *	ends before the length we promised ends the connection, since the
+ *	peer can no longer find where the reply stops.
+ *
+ * Results:
+ *	0 if the reply is complete, 1 if it waits for the socket, -1 if the
+ *	connection was destroyed.
+ *
+ * Side effects:
+ *	Writes to the socket; changes state, watch and timer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ConnSend(
+    DmConn *conn)
+{
+    int progress = 0;
+
+    while (conn->out != NULL) {
+	DmBuf b;
+	long n;
+
+	b.ptr = conn->out + conn->outPos;
+	b.len = conn->outLen - conn->outPos;
+	n = DmNetSend(conn->watch.fd, &b, 1, conn->fileFd >= 0);
+	if (n < 0) {
+	    if (DmErrnoIsAgain()) {
+		goto wait;
+	    }
+	    ConnDestroy(conn);
+	    return -1;
+	}
+	progress = 1;
+	conn->outPos += (size_t) n;
+	if (conn->outPos == conn->outLen) {
+	    free(conn->out);
+	    conn->out = NULL;
+	}
+    }
+    while (conn->fileFd >= 0 && conn->fileOff < conn->fileEnd) {
+	uint64_t left = conn->fileEnd - conn->fileOff;
+	long n = DmNetSendFile(conn->watch.fd, conn->fileFd, &conn->fileOff,
+		left < SENDFILE_CHUNK ? (size_t) left : SENDFILE_CHUNK);
+
+	if (n < 0 && DmErrnoIsAgain()) {
+	    goto wait;
+	}
+	if (n <= 0) {
+	    ConnDestroy(conn);		/* Error, or the file shrank. */
+	    return -1;
+	}
+	progress = 1;
+    }
+    if (conn->fileFd >= 0) {
+	DmFileClose(conn->fileFd);
+	conn->fileFd = -1;
+    }
+    return ReplyDone(conn) < 0 ? -1 : 0;
+
+  wait:
+    if (conn->state != CONN_SEND) {
+	conn->state = CONN_SEND;
+	DmWatchSet(&conn->watch, DM_WRITABLE);
+	TimerSet(conn, DM_TIMER_SEND);
+    } else if (progress) {
+	TimerSet(conn, DM_TIMER_SEND);
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReplyError --
+ *
+ *	Answers with an error status and its short HTML page.  Statuses that
+ *	leave the request framing in doubt close the connection.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Sends the reply; logs it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ReplyError(
+    DmConn *conn,
+    int status,
+    int headOnly,
+    const DmRequest *req,
+    const char *extraName,
+    const char *extraValue,
+    size_t extraValueLen)
+{
+    DmServer *srv = conn->srv;
+    char *head = srv->scratch + srv->inputRoom, *body = head + srv->headRoom;
+    size_t headLen, bodyLen;
+    int mustClose = (req == NULL || status >= 500 || status == 400
+	    || status == 408 || status == 414 || status == 431);
+    DmReply reply;
+
+    bodyLen = DmReplyErrorBody(status, body, DM_SMALL_FILE);
+    memset(&reply, 0, sizeof(reply));
+    reply.status = status;
+    reply.contentLength = bodyLen;
+    reply.lastModified = -1;
+    reply.contentType = DM_HTML_TYPE;
+    reply.contentTypeLen = sizeof(DM_HTML_TYPE) - 1;
+    reply.connection = ConnectionHeader(conn, req, mustClose);
+    reply.extraName = extraName;
+    reply.extraValue = extraValue;
+    reply.extraValueLen = extraValueLen;
+    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
+    LogRequest(conn, req, status, headOnly ? 0 : bodyLen);
+    if (mustClose) {
+	conn->bodyKind = DM_BODY_NONE;	/* Nothing more will be parsed. */
+	conn->linger = 1;
+    }
+    return QueueReply(conn, head, headLen, body, headOnly ? 0 : bodyLen, -1,
+	    0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Redirect --
+ *
+ *	Answers "/dir" with 301 to "/dir/", keeping the query.
+ *
+ * Results:
+ *	As ReplyError.
+ *
+ * Side effects:
+ *	As ReplyError.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Redirect(
+    DmConn *conn,
+    const DmRequest *req)
+{
+    const char *t = req->target.ptr, *end = t + req->target.len, *q;
+    DmServer *srv = conn->srv;
+    char *loc = srv->scratch + srv->inputRoom + srv->headRoom
+	    + DM_SMALL_FILE;
+    size_t len;
+
+    if (*t != '/') {			/* Absolute-form: skip the authority. */
+	t = (const char *) memchr(t, ':', (size_t) (end - t)) + 3;
+	while (t < end && *t != '/') {
+	    t++;
+	}
+    }
+    q = t;
+    while (q < end && *q != '?' && *q != '#') {
+	q++;
+    }
+    len = (size_t) (q - t);
+    memcpy(loc, t, len);
+    loc[len++] = '/';
+    if (q < end && *q == '?') {
+	const char *f = memchr(q, '#', (size_t) (end - q));
+	size_t qlen = (size_t) ((f ? f : end) - q);
+
+	memcpy(loc + len, q, qlen);
+	len += qlen;
+    }
+    return ReplyError(conn, 301, req->method == DM_METHOD_HEAD, req,
+	    "Location", loc, len);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HandleRequest --
+ *
+ *	Answers one parsed request: maps its target to a file below the root
+ *	and sends it, or answers with the right status.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Opens files, sends the reply.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+HandleRequest(
+    DmConn *conn,
+    const DmRequest *req)
+{
+    DmServer *srv = conn->srv;
+    int headOnly = (req->method == DM_METHOD_HEAD);
+    char path[PATH_MAX_BYTES];
+    size_t pathLen;
+    int status, fd;
+    DmFileInfo info;
+    DmReply reply;
+    char *head, *body;
+    size_t headLen, typeLen;
+    const char *type;
+
+    if (req->method == DM_METHOD_OTHER) {
+	return ReplyError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
+    }
+    status = DmNormalizePath(req->target.ptr, req->target.len, path,
+	    sizeof(path) - 256, &pathLen);	/* Room for an index name. */
+    if (status != 0) {
+	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
+    }
+    fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+	    srv->config.followSymlinks, &info, &status);
+    if (fd >= 0 && info.kind == DM_FILE_DIRECTORY) {
+	Tcl_Size i, n;
+	Tcl_Obj **names;
+
+	DmFileClose(fd);
+	if (path[pathLen - 1] != '/') {
+	    return Redirect(conn, req);
+	}
+	fd = -1;
+	status = 404;
+	Tcl_ListObjGetElements(NULL, srv->config.defaults, &n, &names);
+	for (i = 0; i < n && fd < 0; i++) {
+	    Tcl_Size nameLen;
+	    const char *name = Tcl_GetStringFromObj(names[i], &nameLen);
+
+	    if ((size_t) nameLen >= sizeof(path) - pathLen
+		    || memchr(name, '/', (size_t) nameLen) != NULL) {
+		continue;
+	    }
+	    memcpy(path + pathLen, name, (size_t) nameLen + 1);
+	    fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+		    srv->config.followSymlinks, &info, &status);
+	    if (fd >= 0 && info.kind != DM_FILE_REGULAR) {
+		DmFileClose(fd);
+		fd = -1;
+		status = 404;
+	    }
+	    if (fd >= 0) {
+		pathLen += (size_t) nameLen;
+	    }
+	}
+    }
+    if (fd < 0) {
+	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
+    }
+    if (info.kind != DM_FILE_REGULAR) {
+	DmFileClose(fd);
+	return ReplyError(conn, 403, headOnly, req, NULL, NULL, 0);
+    }
+
+    /*
+     * A small file is read before its head is made, so the head tells the
+     * length actually read even if the file changed since fstat.
+     */
+
+    head = srv->scratch + srv->inputRoom;
+    body = head + srv->headRoom;
+    if (!headOnly && info.size <= DM_SMALL_FILE) {
+	long n = DmFileRead(fd, body, (size_t) info.size, 0);
+
+	DmFileClose(fd);
+	fd = -1;
+	if (n < 0) {
+	    return ReplyError(conn, 500, 0, req, NULL, NULL, 0);
+	}
+	info.size = (uint64_t) n;
+    }
+    type = DmMimeHeader(path, pathLen, &typeLen);
+    memset(&reply, 0, sizeof(reply));
+    reply.status = 200;
+    reply.contentLength = info.size;
+    reply.lastModified = info.mtime;
+    reply.contentType = type;
+    reply.contentTypeLen = typeLen;
+    reply.connection = ConnectionHeader(conn, req, 0);
+    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
+    LogRequest(conn, req, 200, headOnly ? 0 : info.size);
+    if (headOnly) {
+	DmFileClose(fd);
+	return QueueReply(conn, head, headLen, NULL, 0, -1, 0);
+    }
+    if (fd < 0) {
+	return QueueReply(conn, head, headLen, body, (size_t) info.size, -1,
+		0);
+    }
+    return QueueReply(conn, head, headLen, NULL, 0, fd, info.size);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnExpire --
+ *
+ *	Ends the connections whose timer ran out: a request head that did
+ *	not arrive in time gets 408 (a connection that sent nothing is just
+ *	closed), the rest are closed.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes connections.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnExpire(
+    DmServer *srv,
+    int64_t now)
+{
+    int which;
+
+    for (which = 0; which < DM_TIMER_LISTS; which++) {
+	DmConn *conn;
+
+	while ((conn = srv->timers[which].head) != NULL
+		&& conn->deadline <= now) {
+	    TimerUnlink(conn);
+	    if (which == DM_TIMER_HEAD
+		    && (conn->in != NULL || conn->bodyKind != DM_BODY_NONE)) {
+		ReplyError(conn, 408, 0, NULL, NULL, NULL, 0);
+	    } else {
+		ConnDestroy(conn);
+	    }
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnServerClosing --
+ *
+ *	The server was closed: replies in flight finish and then close their
+ *	connections; every other connection closes now.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes connections; may free the server.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnServerClosing(
+    DmServer *srv)
+{
+    DmConn *conn = srv->conns, *next;
+
+    while (conn != NULL) {
+	next = conn->next;
+	if (conn->state == CONN_SEND) {
+	    conn->keepAlive = 0;
+	} else {
+	    ConnDestroy(conn);
+	}
+	conn = next;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnRetime --
+ *
+ *	A timeout changed: moves every deadline of that list by the same
+ *	amount, which keeps the list in order.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes deadlines.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnRetime(
+    DmServer *srv,
+    int which,
+    int64_t delta)
+{
+    DmConn *conn;
+
+    for (conn = srv->timers[which].head; conn != NULL; conn = conn->tnext) {
+	conn->deadline += delta;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnNextDeadline --
+ *
+ *	The earliest deadline of any connection of the server.
+ *
+ * Results:
+ *	Milliseconds on the DmNowMs clock, or 0 if no timer runs.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int64_t
+DmConnNextDeadline(
+    DmServer *srv)
+{
+    int64_t next = 0;
+    int which;
+
+    for (which = 0; which < DM_TIMER_LISTS; which++) {
+	DmConn *conn = srv->timers[which].head;
+
+	if (conn != NULL && (next == 0 || conn->deadline < next)) {
+	    next = conn->deadline;
+	}
+    }
+    return next;
+}

@@ -1,0 +1,28 @@
+/*
+ * dmDate.h --
+ *
+ *	HTTP and access-log date formatting.  Pure C: no Tcl calls.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#ifndef DM_DATE_H
+#define DM_DATE_H
+
+#include <stdint.h>
+
+#ifndef MODULE_SCOPE
+#   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
+#endif
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" plus NUL. */
+#define DM_HTTP_DATE_LEN 29
+
+/* "06/Nov/1994:08:49:37 +0000" plus NUL. */
+#define DM_LOG_DATE_LEN 26
+
+MODULE_SCOPE void	DmFormatHttpDate(int64_t seconds, char *buf);
+MODULE_SCOPE void	DmFormatLogDate(int64_t seconds, char *buf);
+
+#endif /* DM_DATE_H */

@@ -1,0 +1,904 @@
+/*
+ * dmHttp.c --
+ *
+ *	The HTTP/1.1 request-head parser and chunked-body decoder (RFC 9112).
+ *	Both are strict on purpose: whatever could be read two ways by two
+ *	parsers (the stuff of request smuggling) is rejected, not guessed.
+ *	They never read outside the bytes they are given and never allocate.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmHttp.h"
+
+#include <string.h>
+
+/*
+ * Limits that are not configurable: they only bound what a well-behaved
+ * client never comes near.
+ */
+
+#define MAX_LEADING_EMPTY	8	/* Empty lines tolerated before the
+					 * request line (RFC 9112 2.2). */
+#define MAX_CL_DIGITS		18	/* Content-Length digits: 10^18 - 1 fits
+					 * in any 64-bit type, signed or not. */
+#define MAX_CHUNK_DIGITS	16	/* Hex digits in a chunk size: the most
+					 * that fits in a uint64_t. */
+#define MAX_CHUNK_LINE		4096	/* Bytes in a chunk-size line or a
+					 * trailer line, without its line end. */
+#define MAX_TRAILERS		100	/* Trailer fields after the last chunk. */
+
+/*
+ * Character classes, from RFC 9110 5.6.2 (token), 9112 3.2 (target),
+ * 9110 5.5 (field value, with obs-text) and 3986 3.2.2 (Host).  A table
+ * because every byte of a head goes through it.
+ */
+
+#define CC_TCHAR	1	/* tchar: method and field-name bytes. */
+#define CC_TARGET	2	/* VCHAR: request-target bytes. */
+#define CC_VALUE	4	/* SP, HTAB, VCHAR, obs-text: field values. */
+#define CC_HOST		8	/* reg-name, IP literal and port bytes. */
+
+/*
+ * Each entry ORs the bits above: 15 for letters, digits and "!$%&'*+-._~",
+ * 4 for SP, HTAB and obs-text, 0 for the other controls.
+ */
+
+static const unsigned char charClass[256] = {
+    /* 0_ */  0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0,
+    /* 1_ */  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 2_ */  4,15, 6, 7,15,15,15,15,14,14,15,15,14,15,15, 6,
+    /* 3_ */ 15,15,15,15,15,15,15,15,15,15,14,14, 6,14, 6, 6,
+    /* 4_ */  6,15,15,15,15,15,15,15,15,15,15,15,15,15,15,15,
+    /* 5_ */ 15,15,15,15,15,15,15,15,15,15,15,14, 6,14, 7,15,
+    /* 6_ */  7,15,15,15,15,15,15,15,15,15,15,15,15,15,15,15,
+    /* 7_ */ 15,15,15,15,15,15,15,15,15,15,15, 6, 7, 6,15, 0,
+    /* 8_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* 9_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* A_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* B_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* C_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* D_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* E_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* F_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+#define HAS_CLASS(c, cls)	(charClass[(unsigned char) (c)] & (cls))
+#define IS_OWS(c)		((c) == ' ' || (c) == '\t')
+#define IS_DIGIT(c)		((c) >= '0' && (c) <= '9')
+
+/*
+ * Connection options seen in the head, combined over all Connection
+ * fields.
+ */
+
+#define CONN_CLOSE	1
+#define CONN_KEEPALIVE	2
+
+/*
+ * States of the chunked-body decoder (DmChunked.state).  The zero state
+ * is the start of a chunk-size line, so a zeroed DmChunked is ready.
+ */
+
+enum {
+    CH_SIZE = 0,		/* In the hex digits of a chunk size. */
+    CH_SIZE_WS,			/* In whitespace after the size: ';' must
+				 * follow. */
+    CH_EXT,			/* In a chunk extension, skipped. */
+    CH_SIZE_CR,			/* After the size line's CR: LF must follow. */
+    CH_DATA,			/* In chunk data. */
+    CH_DATA_END,		/* After chunk data: CR or LF must follow. */
+    CH_DATA_CR,			/* After chunk data and CR: LF must follow. */
+    CH_TRAILER,			/* At the start of a trailer line or of the
+				 * empty line that ends the body. */
+    CH_TNAME,			/* In a trailer field name. */
+    CH_TVALUE,			/* In a trailer field value. */
+    CH_TRAILER_CR,		/* After a trailer line's CR. */
+    CH_END_CR,			/* After the CR of the final empty line. */
+    CH_DONE,			/* The body has ended. */
+    CH_ERROR			/* The body was malformed. */
+};
+
+/*
+ * The state after a chunk-size line: a size of 0 is the last chunk, which
+ * trailer fields follow.
+ */
+
+#define AFTER_SIZE_LINE(ch) \
+	(((ch)->remaining == 0) ? CH_TRAILER : CH_DATA)
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * EqualFold --
+ *
+ *	Compares bytes with a lower-case ASCII word, ignoring ASCII case
+ *	only: header names and list tokens are case-insensitive, and the
+ *	C library's tolower() would depend on the locale.
+ *
+ * Results:
+ *	1 if s[0..n) matches lower exactly (same length), else 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+EqualFold(
+    const char *s,
+    size_t n,
+    const char *lower)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+	unsigned char c = (unsigned char) s[i];
+
+	if (lower[i] == '\0') {
+	    return 0;
+	}
+	if (c >= 'A' && c <= 'Z') {
+	    c += 'a' - 'A';
+	}
+	if (c != (unsigned char) lower[i]) {
+	    return 0;
+	}
+    }
+    return lower[n] == '\0';
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NextElement --
+ *
+ *	Steps through a comma-separated field value (RFC 9110 5.6.1).
+ *	*nextPtr starts at the value's first byte and is set to NULL once
+ *	the last element has been returned.
+ *
+ * Results:
+ *	1 with *elPtr set to the next element, OWS trimmed (possibly
+ *	empty), or 0 when there are no more elements.
+ *
+ * Side effects:
+ *	Advances *nextPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NextElement(
+    const char **nextPtr,
+    const char *end,
+    DmSpan *elPtr)
+{
+    const char *p = *nextPtr, *q;
+
+    if (p == NULL) {
+	return 0;
+    }
+    for (q = p; q < end && *q != ','; q++) {
+	/* Find the element's end. */
+    }
+    *nextPtr = (q < end) ? q + 1 : NULL;
+    while (p < q && IS_OWS(*p)) {
+	p++;
+    }
+    while (q > p && IS_OWS(q[-1])) {
+	q--;
+    }
+    elPtr->ptr = p;
+    elPtr->len = (size_t) (q - p);
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseRequestLine --
+ *
+ *	Parses "METHOD SP TARGET SP HTTP/D.D" (RFC 9112 3), the line end
+ *	already removed.  Exactly one space is allowed between the parts:
+ *	lenient splitting is how a request line gets read differently by a
+ *	proxy and a server.
+ *
+ * Results:
+ *	0, or the HTTP status to answer: 400 for a malformed line, 505 for
+ *	a well-formed version whose major number is not 1.
+ *
+ * Side effects:
+ *	Sets the method, methodName, target, requestLine and versionMinor
+ *	fields of *req.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseRequestLine(
+    const char *p,
+    const char *end,
+    DmRequest *req)
+{
+    const char *q = p, *target;
+    size_t n;
+
+    req->requestLine.ptr = p;
+    req->requestLine.len = (size_t) (end - p);
+
+    while (q < end && HAS_CLASS(*q, CC_TCHAR)) {
+	q++;
+    }
+    if (q == p || q == end || *q != ' ') {
+	return 400;
+    }
+    n = (size_t) (q - p);
+    req->methodName.ptr = p;
+    req->methodName.len = n;
+    if (n == 3 && memcmp(p, "GET", 3) == 0) {
+	req->method = DM_METHOD_GET;
+    } else if (n == 4 && memcmp(p, "HEAD", 4) == 0) {
+	req->method = DM_METHOD_HEAD;
+    } else {
+	req->method = DM_METHOD_OTHER;
+    }
+
+    target = ++q;
+    while (q < end && HAS_CLASS(*q, CC_TARGET)) {
+	q++;
+    }
+    if (q == target || q == end || *q != ' ') {
+	return 400;
+    }
+    req->target.ptr = target;
+    req->target.len = (size_t) (q - target);
+
+    /*
+     * Only the exact shape is accepted, so "HTTP/1.10" or a long number
+     * can never wrap round into a version we serve.
+     */
+
+    q++;
+    if (end - q != 8 || memcmp(q, "HTTP/", 5) != 0 || !IS_DIGIT(q[5])
+	    || q[6] != '.' || !IS_DIGIT(q[7])) {
+	return 400;
+    }
+    if (q[5] != '1') {
+	return 505;
+    }
+    req->versionMinor = (q[7] == '0') ? 0 : 1;
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseContentLength --
+ *
+ *	Parses a Content-Length value: 1*DIGIT and nothing else, no sign,
+ *	no list (RFC 9110 8.6).  Repeated fields must agree.
+ *
+ * Results:
+ *	0, or 400 for a malformed, conflicting or too long value, or one
+ *	that comes with Transfer-Encoding.
+ *
+ * Side effects:
+ *	Sets bodyKind and contentLength in *req.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseContentLength(
+    const char *p,
+    size_t n,
+    DmRequest *req)
+{
+    uint64_t value = 0;
+    size_t i;
+
+    if (n == 0 || n > MAX_CL_DIGITS) {
+	return 400;
+    }
+    for (i = 0; i < n; i++) {
+	if (!IS_DIGIT(p[i])) {
+	    return 400;
+	}
+	value = value * 10 + (uint64_t) (p[i] - '0');
+    }
+    if (req->bodyKind == DM_BODY_CHUNKED
+	    || (req->bodyKind == DM_BODY_LENGTH
+	    && req->contentLength != value)) {
+	return 400;
+    }
+    req->bodyKind = DM_BODY_LENGTH;
+    req->contentLength = value;
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseTransferEncoding --
+ *
+ *	Parses a Transfer-Encoding value.  Only a lone "chunked" is served;
+ *	a coding the server cannot undo gets 501, and a list in which
+ *	chunked is missing from the end (or appears twice) leaves the body
+ *	length unknown, which RFC 9112 6.3 answers with 400.
+ *
+ * Results:
+ *	0, 400 or 501.  400 also for a second Transfer-Encoding field, for
+ *	one next to Content-Length, and for any in an HTTP/1.0 request,
+ *	which cannot use it (RFC 9112 6.1).
+ *
+ * Side effects:
+ *	Sets bodyKind in *req.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseTransferEncoding(
+    const char *p,
+    const char *end,
+    DmRequest *req)
+{
+    DmSpan el;
+    int count = 0, chunkedBefore = 0, lastChunked = 0;
+
+    if (req->versionMinor == 0 || req->bodyKind != DM_BODY_NONE) {
+	return 400;
+    }
+    while (NextElement(&p, end, &el)) {
+	if (el.len == 0) {
+	    return 400;
+	}
+	chunkedBefore |= lastChunked;
+	lastChunked = EqualFold(el.ptr, el.len, "chunked");
+	count++;
+    }
+    if (!lastChunked) {
+	return (count == 1) ? 501 : 400;
+    }
+    if (chunkedBefore) {
+	return 400;
+    }
+    if (count > 1) {
+	return 501;
+    }
+    req->bodyKind = DM_BODY_CHUNKED;
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseConnection --
+ *
+ *	Notes the "close" and "keep-alive" options of a Connection value.
+ *	Other options (Upgrade and the like) concern features the server
+ *	does not have, so they are ignored.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Sets CONN_* bits in *connPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ParseConnection(
+    const char *p,
+    const char *end,
+    int *connPtr)
+{
+    DmSpan el;
+
+    while (NextElement(&p, end, &el)) {
+	if (EqualFold(el.ptr, el.len, "close")) {
+	    *connPtr |= CONN_CLOSE;
+	} else if (EqualFold(el.ptr, el.len, "keep-alive")) {
+	    *connPtr |= CONN_KEEPALIVE;
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * KeepFirst --
+ *
+ *	Records a header value unless the same field was seen before.  The
+ *	first occurrence wins: these fields are not lists the server
+ *	combines, and ignoring later copies can only make a response less
+ *	conditional, never wrong.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May set *spanPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+KeepFirst(
+    DmSpan *spanPtr,
+    const char *p,
+    size_t n)
+{
+    if (spanPtr->ptr == NULL) {
+	spanPtr->ptr = p;
+	spanPtr->len = n;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseField --
+ *
+ *	Parses one header field line (RFC 9112 5), the line end already
+ *	removed, and records what the server needs from it.
+ *
+ * Results:
+ *	0, or the HTTP status to answer (400, 501).
+ *
+ * Side effects:
+ *	Fills fields of *req; sets CONN_* bits in *connPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseField(
+    const char *p,
+    const char *end,
+    DmRequest *req,
+    int *connPtr)
+{
+    const char *q = p, *v, *ve;
+    size_t nameLen, n;
+
+    /*
+     * A leading SP or HTAB is obs-fold (or whitespace before the first
+     * field): RFC 9112 5.2 lets a server reject it, and unfolding would
+     * need a copy.  Whitespace before the colon stops the name scan and
+     * is rejected as RFC 9112 5.1 requires.
+     */
+
+    while (q < end && HAS_CLASS(*q, CC_TCHAR)) {
+	q++;
+    }
+    if (q == p || q == end || *q != ':') {
+	return 400;
+    }
+    nameLen = (size_t) (q - p);
+
+    v = q + 1;
+    ve = end;
+    while (v < ve && IS_OWS(*v)) {
+	v++;
+    }
+    while (ve > v && IS_OWS(ve[-1])) {
+	ve--;
+    }
+    for (q = v; q < ve; q++) {
+	if (!HAS_CLASS(*q, CC_VALUE)) {
+	    return 400;
+	}
+    }
+    n = (size_t) (ve - v);
+
+    switch (nameLen) {
+    case 4:
+	if (EqualFold(p, nameLen, "host")) {
+	    /*
+	     * RFC 9112 3.2: a second Host, or a value that is not
+	     * uri-host [":" port], gets 400.
+	     */
+
+	    if (req->host.ptr != NULL) {
+		return 400;
+	    }
+	    for (q = v; q < ve; q++) {
+		if (!HAS_CLASS(*q, CC_HOST)) {
+		    return 400;
+		}
+	    }
+	    req->host.ptr = v;
+	    req->host.len = n;
+	}
+	break;
+    case 5:
+	if (EqualFold(p, nameLen, "range")) {
+	    KeepFirst(&req->range, v, n);
+	}
+	break;
+    case 8:
+	if (EqualFold(p, nameLen, "if-range")) {
+	    KeepFirst(&req->ifRange, v, n);
+	}
+	break;
+    case 10:
+	if (EqualFold(p, nameLen, "connection")) {
+	    ParseConnection(v, ve, connPtr);
+	}
+	break;
+    case 13:
+	if (EqualFold(p, nameLen, "if-none-match")) {
+	    KeepFirst(&req->ifNoneMatch, v, n);
+	}
+	break;
+    case 14:
+	if (EqualFold(p, nameLen, "content-length")) {
+	    return ParseContentLength(v, n, req);
+	}
+	break;
+    case 17:
+	if (EqualFold(p, nameLen, "transfer-encoding")) {
+	    return ParseTransferEncoding(v, ve, req);
+	} else if (EqualFold(p, nameLen, "if-modified-since")) {
+	    KeepFirst(&req->ifModifiedSince, v, n);
+	}
+	break;
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmParseRequest --
+ *
+ *	Parses the request head at the start of buf[0..len).  The caller
+ *	may call again with a longer buffer (same start) after
+ *	DM_PARSE_MORE; each call starts over, which is cheap for heads of a
+ *	few hundred bytes and keeps no state between calls.
+ *
+ *	Lines end in CRLF or a bare LF (RFC 9112 2.2); a CR anywhere else
+ *	fails the checks of the part it is in.  Complete lines are checked
+ *	in order and limits are checked before content, so a longer buffer
+ *	never turns an error into another error, and a prefix of a head
+ *	gives either DM_PARSE_MORE or the same result as the whole head.
+ *
+ * Results:
+ *	DM_PARSE_MORE if the head is incomplete; the head's length
+ *	(through the empty line that ends it) if it is complete and valid;
+ *	else a negated HTTP status: -400 malformed, -414 request line too
+ *	long, -431 header block too long or too many fields, -501
+ *	unsupported transfer coding, -505 HTTP major version not 1.
+ *
+ * Side effects:
+ *	Fills *req, whose contents are meaningful only when the result is
+ *	positive.
+ *
+ *----------------------------------------------------------------------
+ */
+
+long
+DmParseRequest(
+    const char *buf,
+    size_t len,
+    const DmLimits *limits,
+    DmRequest *req)
+{
+    static const DmRequest empty;
+    const char *p = buf, *end = buf + len, *nl, *lineEnd, *fieldsStart;
+    int emptyLines = 0, conn = 0, status;
+
+    *req = empty;
+
+    /*
+     * Skip the empty lines some clients send after a body (RFC 9112 2.2),
+     * but not without end.
+     */
+
+    for (;;) {
+	if (p == end) {
+	    return DM_PARSE_MORE;
+	}
+	if (*p == '\n') {
+	    p++;
+	} else if (*p == '\r') {
+	    if (p + 1 == end) {
+		return DM_PARSE_MORE;
+	    }
+	    if (p[1] != '\n') {
+		break;
+	    }
+	    p += 2;
+	} else {
+	    break;
+	}
+	if (++emptyLines > MAX_LEADING_EMPTY) {
+	    return -400;
+	}
+    }
+
+    nl = memchr(p, '\n', (size_t) (end - p));
+    if (nl == NULL) {
+	size_t have = (size_t) (end - p);
+
+	/*
+	 * A final CR may be the first half of the line end.
+	 */
+
+	if (end[-1] == '\r') {
+	    have--;
+	}
+	return (have > limits->maxRequestLine) ? -414 : DM_PARSE_MORE;
+    }
+    lineEnd = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+    if ((size_t) (lineEnd - p) > limits->maxRequestLine) {
+	return -414;
+    }
+    status = ParseRequestLine(p, lineEnd, req);
+    if (status != 0) {
+	return -status;
+    }
+
+    fieldsStart = p = nl + 1;
+    for (;;) {
+	nl = (p < end) ? memchr(p, '\n', (size_t) (end - p)) : NULL;
+	if (nl == NULL) {
+	    return ((size_t) (end - fieldsStart) > limits->maxHeadSize)
+		    ? -431 : DM_PARSE_MORE;
+	}
+	if ((size_t) (nl + 1 - fieldsStart) > limits->maxHeadSize) {
+	    return -431;
+	}
+	lineEnd = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+	if (lineEnd == p) {
+	    break;
+	}
+	if (++req->numHeaders > limits->maxHeaders) {
+	    return -431;
+	}
+	status = ParseField(p, lineEnd, req, &conn);
+	if (status != 0) {
+	    return -status;
+	}
+	p = nl + 1;
+    }
+
+    if (req->versionMinor >= 1 && req->host.ptr == NULL) {
+	return -400;
+    }
+    if (conn & CONN_CLOSE) {
+	req->keepAlive = 0;
+    } else {
+	req->keepAlive = (req->versionMinor >= 1 || (conn & CONN_KEEPALIVE));
+    }
+    return (long) (nl + 1 - buf);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmChunkedInit --
+ *
+ *	Readies a decoder for a new chunked body.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Resets *ch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmChunkedInit(
+    DmChunked *ch)
+{
+    static const DmChunked empty;
+
+    *ch = empty;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HexValue --
+ *
+ *	The value of one hexadecimal digit.
+ *
+ * Results:
+ *	0..15, or -1 if c is not a hex digit.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+HexValue(
+    int c)
+{
+    if (c >= '0' && c <= '9') {
+	return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+	return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmChunkedDecode --
+ *
+ *	Runs the chunked-body grammar of RFC 9112 7.1 over the next bytes
+ *	of a body and discards the data.  The state machine takes one byte
+ *	at a time except inside chunk data, so any split of the input gives
+ *	the same outcome.  Chunk extensions are skipped and trailer fields
+ *	checked for shape only; size and trailer lines are capped at
+ *	MAX_CHUNK_LINE bytes and trailers at MAX_TRAILERS, so a client
+ *	cannot keep the decoder busy without sending data.
+ *
+ * Results:
+ *	DM_CHUNKED_MORE with *consumedPtr = len: the body goes on.
+ *	DM_CHUNKED_DONE with *consumedPtr = the bytes of buf up to and
+ *	including the line end of the final empty line; what follows is
+ *	the next request.  Called again after that, it returns
+ *	DM_CHUNKED_DONE with *consumedPtr = 0.
+ *	DM_CHUNKED_ERROR for a malformed body, and on every later call.
+ *
+ * Side effects:
+ *	Advances the state in *ch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmChunkedDecode(
+    DmChunked *ch,
+    const char *buf,
+    size_t len,
+    size_t *consumedPtr)
+{
+    const char *p = buf, *end = buf + len;
+    int c, d;
+
+    while (p < end && ch->state != CH_DONE && ch->state != CH_ERROR) {
+	if (ch->state == CH_DATA) {
+	    size_t n = (size_t) (end - p);
+
+	    if (n > ch->remaining) {
+		n = (size_t) ch->remaining;
+	    }
+	    p += n;
+	    ch->remaining -= n;
+	    if (ch->remaining == 0) {
+		ch->state = CH_DATA_END;
+	    }
+	    continue;
+	}
+
+	/*
+	 * Every byte of a size or trailer line except its line end counts
+	 * toward the line cap; every LF starts a new line.
+	 */
+
+	c = (unsigned char) *p++;
+	if (c == '\n') {
+	    ch->lineLen = 0;
+	} else if (c != '\r' && ++ch->lineLen > MAX_CHUNK_LINE) {
+	    ch->state = CH_ERROR;
+	    break;
+	}
+
+	switch (ch->state) {
+	case CH_SIZE:
+	    d = HexValue(c);
+	    if (d >= 0) {
+		if (++ch->digits > MAX_CHUNK_DIGITS) {
+		    ch->state = CH_ERROR;
+		} else {
+		    ch->remaining = (ch->remaining << 4) | (uint64_t) d;
+		}
+	    } else if (ch->digits == 0) {
+		ch->state = CH_ERROR;
+	    } else if (c == ';') {
+		ch->state = CH_EXT;
+	    } else if (IS_OWS(c)) {
+		ch->state = CH_SIZE_WS;
+	    } else if (c == '\r') {
+		ch->state = CH_SIZE_CR;
+	    } else if (c == '\n') {
+		ch->state = AFTER_SIZE_LINE(ch);
+	    } else {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_SIZE_WS:
+	    if (c == ';') {
+		ch->state = CH_EXT;
+	    } else if (!IS_OWS(c)) {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_EXT:
+	    if (c == '\r') {
+		ch->state = CH_SIZE_CR;
+	    } else if (c == '\n') {
+		ch->state = AFTER_SIZE_LINE(ch);
+	    } else if (!HAS_CLASS(c, CC_VALUE)) {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_SIZE_CR:
+	    ch->state = (c == '\n') ? AFTER_SIZE_LINE(ch) : CH_ERROR;
+	    break;
+	case CH_DATA_END:
+	    if (c == '\r') {
+		ch->state = CH_DATA_CR;
+	    } else if (c == '\n') {
+		ch->digits = 0;
+		ch->state = CH_SIZE;
+	    } else {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_DATA_CR:
+	    ch->digits = 0;
+	    ch->state = (c == '\n') ? CH_SIZE : CH_ERROR;
+	    break;
+	case CH_TRAILER:
+	    if (c == '\r') {
+		ch->state = CH_END_CR;
+	    } else if (c == '\n') {
+		ch->state = CH_DONE;
+	    } else if (HAS_CLASS(c, CC_TCHAR)
+		    && ++ch->trailers <= MAX_TRAILERS) {
+		ch->state = CH_TNAME;
+	    } else {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_TNAME:
+	    if (c == ':') {
+		ch->state = CH_TVALUE;
+	    } else if (!HAS_CLASS(c, CC_TCHAR)) {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_TVALUE:
+	    if (c == '\r') {
+		ch->state = CH_TRAILER_CR;
+	    } else if (c == '\n') {
+		ch->state = CH_TRAILER;
+	    } else if (!HAS_CLASS(c, CC_VALUE)) {
+		ch->state = CH_ERROR;
+	    }
+	    break;
+	case CH_TRAILER_CR:
+	    ch->state = (c == '\n') ? CH_TRAILER : CH_ERROR;
+	    break;
+	case CH_END_CR:
+	    ch->state = (c == '\n') ? CH_DONE : CH_ERROR;
+	    break;
+	}
+    }
+
+    switch (ch->state) {
+    case CH_ERROR:
+	return DM_CHUNKED_ERROR;
+    case CH_DONE:
+	*consumedPtr = (size_t) (p - buf);
+	return DM_CHUNKED_DONE;
+    default:
+	*consumedPtr = len;
+	return DM_CHUNKED_MORE;
+    }
+}

@@ -1,0 +1,48 @@
+/*
+ * dmInit.c --
+ *
+ *	The package's entry point: creates the ::dustmote commands.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Dustmote_Init --
+ *
+ *	Initialises the package in an interpreter: the C commands
+ *	dustmote::serve, dustmote::pump, dustmote::mimetype and
+ *	dustmote::onsignal.  The Tcl
+ *	part of the package (library/dustmote.tcl) is sourced by the
+ *	package index after this.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	Creates commands; provides the package.
+ *
+ *----------------------------------------------------------------------
+ */
+
+DLLEXPORT int
+Dustmote_Init(
+    Tcl_Interp *interp)
+{
+    if (Tcl_InitStubs(interp, "8.6-10", 0) == NULL) {
+	return TCL_ERROR;
+    }
+    Tcl_CreateObjCommand(interp, "::dustmote::serve", DmServeObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::pump", DmPumpObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::mimetype", DmMimetypeObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::onsignal", DmOnsignalObjCmd,
+	    NULL, NULL);
+    return Tcl_PkgProvide(interp, "dustmote", PACKAGE_VERSION);
+}

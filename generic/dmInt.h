@@ -1,0 +1,243 @@
+/*
+ * dmInt.h --
+ *
+ *	Declarations shared by dustmote's source files: the server and
+ *	connection structures, and the small platform layer (unix/, win/)
+ *	that the generic code calls for sockets, files, clocks and the
+ *	event set.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#ifndef DM_INT_H
+#define DM_INT_H
+
+#include "dustmote.h"
+#include "dmCompat.h"
+#include "dmHttp.h"
+#include "dmPath.h"
+#include "dmDate.h"
+
+#include <stdint.h>
+#include <stddef.h>
+
+/*
+ *----------------------------------------------------------------
+ * The event set (unix/dmPoll.c).  Connection sockets live in an event
+ * set of our own that Tcl sees as one file handler, so Tcl 8.6's select()
+ * notifier never meets a descriptor of 1024 or more.
+ *----------------------------------------------------------------
+ */
+
+enum {
+    DM_READABLE = 1,
+    DM_WRITABLE = 2
+};
+
+typedef void (DmWatchProc)(void *clientData, int events);
+
+typedef struct DmWatch {
+    int fd;			/* The descriptor watched, -1 if none. */
+    int events;			/* DM_READABLE|DM_WRITABLE now asked for. */
+    DmWatchProc *proc;		/* Called with the events that fired. */
+    void *clientData;
+} DmWatch;
+
+MODULE_SCOPE int	DmWatchStart(DmWatch *w, int fd, int events,
+			    DmWatchProc *proc, void *clientData);
+MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
+MODULE_SCOPE void	DmWatchStop(DmWatch *w);
+MODULE_SCOPE void	DmRetire(void *ptr);
+MODULE_SCOPE int64_t	DmNowMs(void);
+
+/*
+ *----------------------------------------------------------------
+ * Sockets (unix/dmNet.c).  Results follow the POSIX convention: -1 with
+ * errno set on failure.
+ *----------------------------------------------------------------
+ */
+
+#define DM_ADDR_LEN 48		/* Longest printable address, with NUL. */
+
+typedef struct DmBuf {
+    const char *ptr;
+    size_t len;
+} DmBuf;
+
+MODULE_SCOPE int	DmNetListen(const char *addr, int port, int backlog,
+			    char *boundAddr, int *boundPortPtr);
+MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr);
+MODULE_SCOPE long	DmNetRecv(int fd, char *buf, size_t len);
+MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
+			    int more);
+MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
+			    size_t count);
+MODULE_SCOPE void	DmNetShutdownWrite(int fd);
+MODULE_SCOPE void	DmNetClose(int fd);
+MODULE_SCOPE int	DmErrnoIsAgain(void);
+MODULE_SCOPE int	DmErrnoIsFdLimit(void);
+
+/*
+ *----------------------------------------------------------------
+ * Files (unix/dmFile.c).
+ *----------------------------------------------------------------
+ */
+
+enum {
+    DM_FILE_REGULAR = 1,
+    DM_FILE_DIRECTORY,
+    DM_FILE_OTHER
+};
+
+typedef struct DmFileInfo {
+    uint64_t size;
+    int64_t mtime;		/* Seconds since the epoch. */
+    int kind;			/* DM_FILE_*. */
+} DmFileInfo;
+
+MODULE_SCOPE int	DmFileOpenRoot(const char *path, char **realPtr);
+MODULE_SCOPE int	DmFileOpenBeneath(int rootFd, const char *realRoot,
+			    const char *relPath, int followSymlinks,
+			    DmFileInfo *infoPtr, int *statusPtr);
+MODULE_SCOPE long	DmFileRead(int fd, char *buf, size_t len,
+			    uint64_t offset);
+MODULE_SCOPE void	DmFileClose(int fd);
+
+/*
+ *----------------------------------------------------------------
+ * The MIME table (generic/dmMime.c).
+ *----------------------------------------------------------------
+ */
+
+MODULE_SCOPE const char *DmMimeHeader(const char *path, size_t len,
+			    size_t *lenPtr);
+
+/*
+ *----------------------------------------------------------------
+ * Servers and connections (generic/dmServer.c, dmConn.c, dmReply.c).
+ *----------------------------------------------------------------
+ */
+
+typedef struct DmServer DmServer;
+typedef struct DmConn DmConn;
+
+/*
+ * A list of connections waiting on the same kind of timeout.  Every
+ * member was stamped with the same duration, so appending keeps the list
+ * sorted by deadline and expiry only looks at the head.
+ */
+
+typedef struct DmTimerList {
+    DmConn *head, *tail;
+} DmTimerList;
+
+enum {
+    DM_TIMER_NONE = -1,
+    DM_TIMER_HEAD = 0,		/* Waiting for a request head (and body). */
+    DM_TIMER_IDLE,		/* Keep-alive, between requests. */
+    DM_TIMER_SEND,		/* Waiting for the peer to take our bytes. */
+    DM_TIMER_LINGER,		/* Draining input before the final close. */
+    DM_TIMER_LISTS
+};
+
+/*
+ * Per-server settings, changed only by configure.
+ */
+
+typedef struct DmConfig {
+    Tcl_Obj *root;		/* -root as given. */
+    Tcl_Obj *defaults;		/* -default: a list of index names. */
+    Tcl_Obj *accessLog;		/* -accesslog: a channel name or "". */
+    Tcl_Obj *serverName;	/* -servername. */
+    int followSymlinks;
+    int maxConnections;
+    DmLimits limits;		/* -maxrequestline, -maxheadersize,
+				 * -maxheaders. */
+    int timeouts[DM_TIMER_LISTS]; /* Milliseconds, by DM_TIMER_*. */
+} DmConfig;
+
+struct DmServer {
+    Tcl_Interp *interp;		/* Where the handle command lives. */
+    Tcl_Command cmdToken;	/* The handle command, NULL once closed. */
+    DmConfig config;
+    int rootFd;			/* The open document root. */
+    char *realRoot;		/* Its canonical path. */
+    char *serverHeader;		/* "Server: NAME\r\n". */
+    size_t serverHeaderLen;
+    DmWatch listen;		/* The listening socket. */
+    char boundAddr[DM_ADDR_LEN];
+    int boundPort;
+    int acceptPaused;		/* Out of descriptors: listener unwatched. */
+    int closing;		/* Closed; freed with the last connection. */
+    int released;		/* Free once nothing uses it. */
+    DmConn *conns;		/* Every open connection. */
+    int numConns;
+    DmTimerList timers[DM_TIMER_LISTS];
+    Tcl_TimerToken timerToken;	/* Fires at the earliest deadline. */
+    int64_t timerAt;		/* When it fires (ms), 0 if not armed. */
+    uint64_t accepted, requests; /* Counters for stats. */
+    char *scratch;		/* Input and reply assembly, shared by all
+				 * connections (one event at a time): input
+				 * first, then a reply head, a small file's
+				 * body and a redirect's Location. */
+    size_t inputRoom;		/* Bytes for input; the head follows. */
+    size_t headRoom;		/* Bytes for a head; the body follows. */
+    int64_t dateSecond;		/* The second dateHeader was made for. */
+    char dateHeader[48];	/* "Date: ...\r\n". */
+};
+
+MODULE_SCOPE DmServer *	DmServerCreate(Tcl_Interp *interp, DmConfig *config,
+			    const char *myaddr, int port);
+MODULE_SCOPE void	DmServerClose(DmServer *srv);
+MODULE_SCOPE void	DmServerRelease(DmServer *srv);
+
+MODULE_SCOPE void	DmConnAccept(void *clientData, int events);
+MODULE_SCOPE void	DmConnExpire(DmServer *srv, int64_t now);
+MODULE_SCOPE void	DmConnServerClosing(DmServer *srv);
+MODULE_SCOPE void	DmConnRetime(DmServer *srv, int which, int64_t delta);
+MODULE_SCOPE int64_t	DmConnNextDeadline(DmServer *srv);
+MODULE_SCOPE void	DmTimerArm(DmServer *srv, int64_t deadline);
+
+MODULE_SCOPE Tcl_ObjCmdProc DmServeObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmMimetypeObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmPumpObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmOnsignalObjCmd;
+
+/*
+ * Building responses (generic/dmReply.c).  A reply is assembled in a
+ * buffer the caller owns; DM_REPLY_HEAD_MAX bounds the head.
+ */
+
+#define DM_REPLY_HEAD_MAX 1024	/* A head without the variable fields. */
+#define DM_SMALL_FILE 16384	/* Files up to this size go out with their
+				 * head in one write; larger ones by
+				 * sendfile. */
+#define DM_MAX_SERVER_NAME 200	/* Longest -servername. */
+#define DM_HTML_TYPE "Content-Type: text/html; charset=utf-8\r\n"
+
+typedef struct DmReply {
+    int status;
+    uint64_t contentLength;
+    int64_t lastModified;	/* -1: no Last-Modified. */
+    const char *contentType;	/* A whole "Content-Type: ...\r\n" line. */
+    size_t contentTypeLen;
+    int connection;		/* DM_CONN_HDR_*. */
+    const char *extraName;	/* One more header (Location, Allow)... */
+    const char *extraValue;	/* ...and its value; NULL for none. */
+    size_t extraValueLen;
+} DmReply;
+
+enum {
+    DM_CONN_HDR_NONE = 0,	/* HTTP/1.1 keep-alive: nothing to say. */
+    DM_CONN_HDR_CLOSE,
+    DM_CONN_HDR_KEEPALIVE	/* HTTP/1.0 keep-alive. */
+};
+
+MODULE_SCOPE size_t	DmReplyHead(DmServer *srv, const DmReply *reply,
+			    char *buf, size_t size);
+MODULE_SCOPE size_t	DmReplyErrorBody(int status, char *buf,
+			    size_t size);
+MODULE_SCOPE const char *DmReasonPhrase(int status);
+
+#endif /* DM_INT_H */

@@ -1,0 +1,251 @@
+/*
+ * dmPath.c --
+ *
+ *	Maps a request-target to a path below the document root.  The
+ *	result is safe to hand to the file layer: it cannot name anything
+ *	outside the root, whatever the encoding tricks in the target.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmPath.h"
+
+#include <string.h>
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HexValue --
+ *
+ *	The value of one hexadecimal digit.
+ *
+ * Results:
+ *	0..15, or -1 if c is not a hex digit.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+HexValue(
+    int c)
+{
+    if (c >= '0' && c <= '9') {
+	return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+	return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ValidUtf8 --
+ *
+ *	Checks that bytes are well-formed UTF-8: no overlong forms (the
+ *	classic "%c0%af" disguise of '/'), no surrogates, nothing above
+ *	U+10FFFF.
+ *
+ * Results:
+ *	1 if valid, 0 if not.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ValidUtf8(
+    const unsigned char *s,
+    size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+	unsigned c = s[i];
+	size_t n;
+	unsigned min, cp;
+
+	if (c < 0x80) {
+	    i++;
+	    continue;
+	} else if ((c & 0xe0) == 0xc0) {
+	    n = 1; min = 0x80; cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+	    n = 2; min = 0x800; cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+	    n = 3; min = 0x10000; cp = c & 0x07;
+	} else {
+	    return 0;
+	}
+	if (len - i <= n) {
+	    return 0;
+	}
+	for (size_t k = 1; k <= n; k++) {
+	    if ((s[i + k] & 0xc0) != 0x80) {
+		return 0;
+	    }
+	    cp = (cp << 6) | (s[i + k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+	    return 0;
+	}
+	i += n + 1;
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNormalizePath --
+ *
+ *	Turns a request-target (origin-form or absolute-form) into a path
+ *	relative to the document root.  The query and fragment are dropped,
+ *	%-escapes are decoded exactly once, and "." and ".." segments are
+ *	resolved; a ".." that would climb above the root is an error rather
+ *	than being clamped, as the request can only be an attack.
+ *
+ * Results:
+ *	0 with out[] filled and NUL-terminated, or the HTTP status to send:
+ *	400 for a malformed or hostile target, 414 if out[] is too small.
+ *
+ * Side effects:
+ *	Writes out[] (also on error).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmNormalizePath(
+    const char *target,		/* The request-target, not NUL-terminated. */
+    size_t len,			/* Its length. */
+    char *out,			/* Where the path goes. */
+    size_t outSize,		/* Bytes available at out. */
+    size_t *outLenPtr)		/* Length of the result (without NUL). */
+{
+    const char *p = target, *end = target + len;
+    size_t o = 0;
+    size_t segStart;
+
+    if (outSize < 2) {
+	return 414;
+    }
+
+    /*
+     * Absolute-form: skip "scheme://authority" and keep its path.
+     */
+
+    if (p < end && *p != '/') {
+	const char *colon = memchr(p, ':', (size_t) (end - p));
+
+	if (colon == NULL || end - colon < 3 || colon[1] != '/'
+		|| colon[2] != '/') {
+	    return 400;
+	}
+	for (const char *s = p; s < colon; s++) {
+	    int c = *s | 0x20;
+
+	    if (!((c >= 'a' && c <= 'z') || (s > p && ((*s >= '0' && *s <= '9')
+		    || *s == '+' || *s == '-' || *s == '.')))) {
+		return 400;
+	    }
+	}
+	p = colon + 3;
+	while (p < end && *p != '/' && *p != '?' && *p != '#') {
+	    p++;
+	}
+	if (p == end || *p != '/') {
+	    out[0] = '/';
+	    out[1] = '\0';
+	    *outLenPtr = 1;
+	    return 0;
+	}
+    }
+    if (p == end) {
+	return 400;
+    }
+
+    /*
+     * Decode into out[], one segment at a time, resolving dot segments
+     * as each one ends.  out[] always holds "/seg/seg/" so far.
+     */
+
+    out[o++] = '/';
+    segStart = o;
+    p++;
+    for (;;) {
+	int c, atEnd = (p == end || *p == '?' || *p == '#');
+
+	if (!atEnd) {
+	    c = (unsigned char) *p++;
+	    if (c == '%') {
+		int hi, lo;
+
+		if (end - p < 2 || (hi = HexValue(p[0])) < 0
+			|| (lo = HexValue(p[1])) < 0) {
+		    return 400;
+		}
+		c = hi * 16 + lo;
+		p += 2;
+	    }
+	    if (c < 0x20 || c == 0x7f || c == '\\') {
+		return 400;
+	    }
+	    if (c != '/') {
+		if (o + 2 >= outSize) {
+		    return 414;
+		}
+		out[o++] = (char) c;
+		continue;
+	    }
+	}
+
+	/*
+	 * A segment ended (at '/' or at the end of the path).
+	 */
+
+	{
+	    size_t segLen = o - segStart;
+
+	    if (segLen == 1 && out[segStart] == '.') {
+		o = segStart;
+	    } else if (segLen == 2 && out[segStart] == '.'
+		    && out[segStart + 1] == '.') {
+		if (segStart == 1) {
+		    return 400;		/* Above the root. */
+		}
+		o = segStart - 1;
+		while (out[o - 1] != '/') {
+		    o--;
+		}
+	    } else if (segLen > 0 && !atEnd) {
+		out[o++] = '/';
+	    }
+	    segStart = o;
+	}
+	if (atEnd) {
+	    break;
+	}
+    }
+
+    /*
+     * A trailing "." or ".." names a directory: keep the slash so that
+     * the index is served rather than a redirect.  An empty segment is
+     * collapsed above, so "a//b" is "a/b".
+     */
+
+    out[o] = '\0';
+    if (!ValidUtf8((const unsigned char *) out, o)) {
+	return 400;
+    }
+    *outLenPtr = o;
+    return 0;
+}

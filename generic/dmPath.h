@@ -1,0 +1,32 @@
+/*
+ * dmPath.h --
+ *
+ *	The request-target to file-path normaliser.  Pure C: no Tcl calls,
+ *	so it can be unit-tested and fuzzed alone.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#ifndef DM_PATH_H
+#define DM_PATH_H
+
+#include <stddef.h>
+
+#ifndef MODULE_SCOPE
+#   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
+#endif
+
+/*
+ * DmNormalizePath turns a request-target into a path relative to the
+ * document root.  It returns 0 and fills out[] (NUL-terminated, length in
+ * *outLenPtr), or the HTTP status to answer with (400, 414).  The result
+ * always starts with '/', has no "." or ".." segment, no empty segment
+ * except a final one (a trailing '/'), no NUL, control byte or backslash,
+ * and is valid UTF-8.
+ */
+
+MODULE_SCOPE int	DmNormalizePath(const char *target, size_t len,
+			    char *out, size_t outSize, size_t *outLenPtr);
+
+#endif /* DM_PATH_H */

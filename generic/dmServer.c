@@ -1,0 +1,880 @@
+/*
+ * dmServer.c --
+ *
+ *	The "dustmote::serve" command and the server handles it returns:
+ *	options, the listening socket, the timer that expires connections,
+ *	and closing.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LISTEN_BACKLOG	1024
+#define LINGER_MS	2000	/* How long a closing connection drains. */
+
+/*
+ * The options, in the order Tcl_GetIndexFromObj lists them.
+ */
+
+static const char *const optionNames[] = {
+    "-accesslog", "-default", "-followsymlinks", "-headtimeout",
+    "-keepalivetimeout", "-maxconnections", "-maxheaders", "-maxheadersize",
+    "-maxrequestline", "-myaddr", "-port", "-root", "-sendtimeout",
+    "-servername", NULL
+};
+enum Option {
+    OPT_ACCESSLOG, OPT_DEFAULT, OPT_FOLLOWSYMLINKS, OPT_HEADTIMEOUT,
+    OPT_KEEPALIVETIMEOUT, OPT_MAXCONNECTIONS, OPT_MAXHEADERS,
+    OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT,
+    OPT_SENDTIMEOUT, OPT_SERVERNAME
+};
+
+/*
+ * Integer options: where each lives and what it may be.
+ */
+
+typedef struct IntOption {
+    int option;
+    int min, max;
+} IntOption;
+
+static const IntOption intOptions[] = {
+    {OPT_HEADTIMEOUT, 1, 86400000},
+    {OPT_KEEPALIVETIMEOUT, 1, 86400000},
+    {OPT_SENDTIMEOUT, 1, 86400000},
+    {OPT_MAXCONNECTIONS, 1, 10000000},
+    {OPT_MAXHEADERS, 1, 100000},
+    {OPT_MAXHEADERSIZE, 256, 16777216},
+    {OPT_MAXREQUESTLINE, 64, 16777216},
+    {OPT_PORT, 0, 65535},
+    {-1, 0, 0}
+};
+
+static Tcl_ObjCmdProc ServerObjCmd;
+static void	ServerCmdDeleted(void *clientData);
+static void	ServerTimerProc(void *clientData);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IntSlot --
+ *
+ *	Where an integer option is stored in a configuration.
+ *
+ * Results:
+ *	A pointer into cfg, or NULL for -port (not part of DmConfig).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int *
+IntSlot(
+    DmConfig *cfg,
+    int option)
+{
+    switch (option) {
+    case OPT_HEADTIMEOUT:	return &cfg->timeouts[DM_TIMER_HEAD];
+    case OPT_KEEPALIVETIMEOUT:	return &cfg->timeouts[DM_TIMER_IDLE];
+    case OPT_SENDTIMEOUT:	return &cfg->timeouts[DM_TIMER_SEND];
+    case OPT_MAXCONNECTIONS:	return &cfg->maxConnections;
+    case OPT_MAXHEADERS:	return &cfg->limits.maxHeaders;
+    default:			return NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ValueError --
+ *
+ *	Leaves an error about a bad option value in the interpreter.
+ *
+ * Results:
+ *	TCL_ERROR.
+ *
+ * Side effects:
+ *	Sets the result and -errorcode {DUSTMOTE VALUE option}.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ValueError(
+    Tcl_Interp *interp,
+    int option,
+    Tcl_Obj *value,
+    const char *expected)
+{
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for %s: %s",
+	    Tcl_GetString(value), optionNames[option], expected));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", optionNames[option], NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetOption --
+ *
+ *	Looks up an option name.
+ *
+ * Results:
+ *	TCL_OK with *indexPtr set, or TCL_ERROR with a message naming every
+ *	option and -errorcode {DUSTMOTE OPTION name}.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetOption(
+    Tcl_Interp *interp,
+    Tcl_Obj *name,
+    int *indexPtr)
+{
+    if (Tcl_GetIndexFromObj(interp, name, optionNames, "option", 0,
+	    indexPtr) != TCL_OK) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "OPTION", Tcl_GetString(name),
+		NULL);
+	return TCL_ERROR;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseOptions --
+ *
+ *	Checks "-option value" pairs and stores them in *cfg, whose Tcl_Obj
+ *	fields are left borrowed from objv (ConfigCommit takes references).
+ *	-root is normalised; -port and -myaddr go to their own variables,
+ *	or are refused when those are NULL (a running server).
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	None on error beyond the message.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseOptions(
+    Tcl_Interp *interp,
+    DmConfig *cfg,
+    Tcl_Obj **myaddrPtr,
+    int *portPtr,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    int i;
+
+    if (objc % 2) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"value for \"%s\" missing", Tcl_GetString(objv[objc - 1])));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "MISSING", NULL);
+	return TCL_ERROR;
+    }
+    for (i = 0; i < objc; i += 2) {
+	Tcl_Obj *value = objv[i + 1];
+	int option, n, k;
+	Tcl_Size len;
+	const char *s;
+
+	if (GetOption(interp, objv[i], &option) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if ((option == OPT_PORT && portPtr == NULL)
+		|| (option == OPT_MYADDR && myaddrPtr == NULL)) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		    "option %s cannot change after the server started",
+		    optionNames[option]));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "READONLY",
+		    optionNames[option], NULL);
+	    return TCL_ERROR;
+	}
+	for (k = 0; intOptions[k].option >= 0; k++) {
+	    if (intOptions[k].option == option) {
+		break;
+	    }
+	}
+	if (intOptions[k].option >= 0) {
+	    int *slot;
+
+	    if (Tcl_GetIntFromObj(NULL, value, &n) != TCL_OK
+		    || n < intOptions[k].min || n > intOptions[k].max) {
+		Tcl_Obj *msg = Tcl_ObjPrintf("must be an integer from %d to %d",
+			intOptions[k].min, intOptions[k].max);
+
+		Tcl_IncrRefCount(msg);
+		ValueError(interp, option, value, Tcl_GetString(msg));
+		Tcl_DecrRefCount(msg);
+		return TCL_ERROR;
+	    }
+	    slot = IntSlot(cfg, option);
+	    if (slot != NULL) {
+		*slot = n;
+	    } else if (option == OPT_PORT) {
+		*portPtr = n;
+	    } else if (option == OPT_MAXHEADERSIZE) {
+		cfg->limits.maxHeadSize = (size_t) n;
+	    } else {
+		cfg->limits.maxRequestLine = (size_t) n;
+	    }
+	    continue;
+	}
+	switch ((enum Option) option) {
+	case OPT_ACCESSLOG:
+	    s = Tcl_GetStringFromObj(value, &len);
+	    if (len > 0) {
+		int mode;
+
+		if (Tcl_GetChannel(interp, s, &mode) == NULL) {
+		    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE",
+			    "-accesslog", NULL);
+		    return TCL_ERROR;
+		}
+		if (!(mode & TCL_WRITABLE)) {
+		    return ValueError(interp, option, value,
+			    "channel is not writable");
+		}
+	    }
+	    cfg->accessLog = (len > 0) ? value : NULL;
+	    break;
+	case OPT_DEFAULT: {
+	    Tcl_Obj **names;
+	    Tcl_Size count, j;
+
+	    if (Tcl_ListObjGetElements(NULL, value, &count, &names) != TCL_OK) {
+		return ValueError(interp, option, value, "must be a list");
+	    }
+	    for (j = 0; j < count; j++) {
+		s = Tcl_GetStringFromObj(names[j], &len);
+		if (len == 0 || len > 255 || strchr(s, '/') != NULL
+			|| strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		    return ValueError(interp, option, value,
+			    "must be a list of file names without \"/\"");
+		}
+	    }
+	    cfg->defaults = value;
+	    break;
+	}
+	case OPT_FOLLOWSYMLINKS:
+	    if (Tcl_GetBooleanFromObj(NULL, value, &cfg->followSymlinks)
+		    != TCL_OK) {
+		return ValueError(interp, option, value, "must be a boolean");
+	    }
+	    break;
+	case OPT_MYADDR:
+	    *myaddrPtr = value;
+	    break;
+	case OPT_ROOT: {
+	    Tcl_Obj *norm = Tcl_FSGetNormalizedPath(interp, value);
+
+	    if (norm == NULL) {
+		Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-root", NULL);
+		return TCL_ERROR;
+	    }
+	    cfg->root = norm;
+	    break;
+	}
+	case OPT_SERVERNAME:
+	    s = Tcl_GetStringFromObj(value, &len);
+	    for (n = 0; n < len; n++) {
+		if (s[n] < 0x20 || s[n] == 0x7f) {
+		    break;
+		}
+	    }
+	    if (len == 0 || len > DM_MAX_SERVER_NAME || n < len) {
+		return ValueError(interp, option, value,
+			"must be 1 to 200 printable characters");
+	    }
+	    cfg->serverName = value;
+	    break;
+	default:
+	    break;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConfigCommit --
+ *
+ *	Makes a parsed configuration the server's: takes references to its
+ *	objects, drops the old ones, and sizes what depends on it.
+ *
+ * Results:
+ *	A standard Tcl result: TCL_ERROR if the new root cannot be opened
+ *	or memory runs out, in which case nothing changed.
+ *
+ * Side effects:
+ *	May reopen the root, reallocate the scratch buffer, rebuild the
+ *	Server field and move deadlines.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ConfigCommit(
+    Tcl_Interp *interp,
+    DmServer *srv,
+    DmConfig *cfg)
+{
+    DmConfig *old = &srv->config;
+    size_t inputRoom, headRoom, size;
+    char *scratch = NULL, *serverHeader = NULL, *realRoot = NULL;
+    int rootFd = -1, which, resize;
+
+    if (old->root == NULL || strcmp(Tcl_GetString(old->root),
+	    Tcl_GetString(cfg->root)) != 0) {
+	Tcl_DString ds;
+
+	Tcl_UtfToExternalDString(NULL, Tcl_GetString(cfg->root),
+		TCL_INDEX_NONE, &ds);
+	rootFd = DmFileOpenRoot(Tcl_DStringValue(&ds), &realRoot);
+	Tcl_DStringFree(&ds);
+	if (rootFd < 0) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		    "cannot serve \"%s\": %s", Tcl_GetString(cfg->root),
+		    Tcl_PosixError(interp)));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "ROOT",
+		    Tcl_GetString(cfg->root), Tcl_ErrnoId(), NULL);
+	    return TCL_ERROR;
+	}
+    }
+
+    /*
+     * Input must hold a whole head at its limits; the reply area a head
+     * with a Location as long as a request line, and a small file.
+     */
+
+    inputRoom = cfg->limits.maxRequestLine + cfg->limits.maxHeadSize + 65536;
+    headRoom = DM_REPLY_HEAD_MAX + 2 * DM_MAX_SERVER_NAME
+	    + cfg->limits.maxRequestLine;
+    size = inputRoom + headRoom + DM_SMALL_FILE + cfg->limits.maxRequestLine
+	    + 16;
+    resize = (inputRoom != srv->inputRoom || headRoom != srv->headRoom);
+    if (resize) {
+	scratch = malloc(size);
+    }
+    serverHeader = malloc(DM_MAX_SERVER_NAME + 16);
+    if ((resize && scratch == NULL) || serverHeader == NULL) {
+	free(scratch);
+	free(serverHeader);
+	free(realRoot);
+	if (rootFd >= 0) {
+	    DmFileClose(rootFd);
+	}
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	return TCL_ERROR;
+    }
+
+    if (rootFd >= 0) {
+	if (srv->rootFd >= 0) {
+	    DmFileClose(srv->rootFd);
+	}
+	free(srv->realRoot);
+	srv->rootFd = rootFd;
+	srv->realRoot = realRoot;
+    }
+    if (resize) {
+	free(srv->scratch);
+	srv->scratch = scratch;
+	srv->inputRoom = inputRoom;
+	srv->headRoom = headRoom;
+    }
+    free(srv->serverHeader);
+    srv->serverHeader = serverHeader;
+    srv->serverHeaderLen = (size_t) sprintf(serverHeader, "Server: %s\r\n",
+	    Tcl_GetString(cfg->serverName));
+    for (which = 0; which < DM_TIMER_LISTS; which++) {
+	if (old->timeouts[which] != 0
+		&& old->timeouts[which] != cfg->timeouts[which]) {
+	    DmConnRetime(srv, which,
+		    cfg->timeouts[which] - old->timeouts[which]);
+	}
+    }
+
+    Tcl_IncrRefCount(cfg->root);
+    Tcl_IncrRefCount(cfg->defaults);
+    Tcl_IncrRefCount(cfg->serverName);
+    if (cfg->accessLog) {
+	Tcl_IncrRefCount(cfg->accessLog);
+    }
+    if (old->root) {
+	Tcl_DecrRefCount(old->root);
+	Tcl_DecrRefCount(old->defaults);
+	Tcl_DecrRefCount(old->serverName);
+    }
+    if (old->accessLog) {
+	Tcl_DecrRefCount(old->accessLog);
+    }
+    *old = *cfg;
+    if (srv->timerAt != 0) {
+	DmTimerArm(srv, DmConnNextDeadline(srv));
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OptionValue --
+ *
+ *	The current value of one option.
+ *
+ * Results:
+ *	A new Tcl_Obj.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+OptionValue(
+    DmServer *srv,
+    int option)
+{
+    DmConfig *cfg = &srv->config;
+    int *slot = IntSlot(cfg, option);
+
+    if (slot != NULL) {
+	return Tcl_NewIntObj(*slot);
+    }
+    switch ((enum Option) option) {
+    case OPT_ACCESSLOG:
+	return cfg->accessLog ? cfg->accessLog : Tcl_NewObj();
+    case OPT_DEFAULT:
+	return cfg->defaults;
+    case OPT_FOLLOWSYMLINKS:
+	return Tcl_NewBooleanObj(cfg->followSymlinks);
+    case OPT_MAXHEADERSIZE:
+	return Tcl_NewWideIntObj((Tcl_WideInt) cfg->limits.maxHeadSize);
+    case OPT_MAXREQUESTLINE:
+	return Tcl_NewWideIntObj((Tcl_WideInt) cfg->limits.maxRequestLine);
+    case OPT_MYADDR:
+	return Tcl_NewStringObj(srv->boundAddr, -1);
+    case OPT_PORT:
+	return Tcl_NewIntObj(srv->boundPort);
+    case OPT_ROOT:
+	return cfg->root;
+    case OPT_SERVERNAME:
+	return cfg->serverName;
+    default:
+	return Tcl_NewObj();
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmServeObjCmd --
+ *
+ *	Implements "dustmote::serve ?-option value ...?": starts a server
+ *	and creates its handle command.
+ *
+ * Results:
+ *	A standard Tcl result: the handle's name.
+ *
+ * Side effects:
+ *	Opens the root and a listening socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmServeObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static int counter = 0;	/* Handle names; only ever grows. */
+    DmServer *srv;
+    DmConfig cfg;
+    Tcl_Obj *myaddr = NULL, *name, *cwd;
+    int port = 8080, fd, code;
+
+    cwd = Tcl_FSGetCwd(interp);		/* A reference we own. */
+    if (cwd == NULL) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "ROOT", NULL);
+	return TCL_ERROR;
+    }
+    srv = calloc(1, sizeof(DmServer));
+    if (srv == NULL) {
+	Tcl_DecrRefCount(cwd);
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	return TCL_ERROR;
+    }
+    srv->interp = interp;
+    srv->rootFd = -1;
+    srv->listen.fd = -1;
+
+    /*
+     * Defaults, then the options; ConfigCommit takes its own references.
+     */
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.root = cwd;
+    cfg.defaults = Tcl_NewStringObj("index.html", -1);
+    cfg.serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
+    cfg.maxConnections = 10000;
+    cfg.limits.maxRequestLine = 8192;
+    cfg.limits.maxHeadSize = 16384;
+    cfg.limits.maxHeaders = 100;
+    cfg.timeouts[DM_TIMER_HEAD] = 10000;
+    cfg.timeouts[DM_TIMER_IDLE] = 15000;
+    cfg.timeouts[DM_TIMER_SEND] = 30000;
+    cfg.timeouts[DM_TIMER_LINGER] = LINGER_MS;
+    Tcl_IncrRefCount(cfg.defaults);
+    Tcl_IncrRefCount(cfg.serverName);
+    {
+	Tcl_Obj *defaults = cfg.defaults, *serverName = cfg.serverName;
+
+	code = ParseOptions(interp, &cfg, &myaddr, &port, objc - 1, objv + 1);
+	if (code == TCL_OK) {
+	    code = ConfigCommit(interp, srv, &cfg);
+	}
+	Tcl_DecrRefCount(cwd);
+	Tcl_DecrRefCount(defaults);
+	Tcl_DecrRefCount(serverName);
+    }
+    if (code != TCL_OK) {
+	srv->closing = 1;
+	DmServerRelease(srv);
+	return TCL_ERROR;
+    }
+
+    fd = DmNetListen(myaddr ? Tcl_GetString(myaddr) : "", port,
+	    LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+    if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
+	    srv) < 0) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"cannot listen on %s port %d: %s",
+		myaddr ? Tcl_GetString(myaddr) : "all addresses", port,
+		Tcl_PosixError(interp)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "LISTEN", Tcl_ErrnoId(), NULL);
+	if (fd >= 0) {
+	    DmNetClose(fd);
+	}
+	srv->closing = 1;
+	DmServerRelease(srv);
+	return TCL_ERROR;
+    }
+
+    name = Tcl_ObjPrintf("::dustmote::server%d", ++counter);
+    srv->cmdToken = Tcl_CreateObjCommand(interp, Tcl_GetString(name),
+	    ServerObjCmd, srv, ServerCmdDeleted);
+    Tcl_SetObjResult(interp, name);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerObjCmd --
+ *
+ *	Implements a server handle: "$h cget -option", "$h configure
+ *	?-option ?value ...??", "$h stats" and "$h close".
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	See the user documentation.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ServerObjCmd(
+    void *clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = {
+	"cget", "close", "configure", "stats", NULL
+    };
+    enum { SUB_CGET, SUB_CLOSE, SUB_CONFIGURE, SUB_STATS };
+    DmServer *srv = clientData;
+    int index, option;
+
+    if (objc < 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
+	return TCL_ERROR;
+    }
+    if (Tcl_GetIndexFromObj(interp, objv[1], subcommands, "subcommand", 0,
+	    &index) != TCL_OK) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "SUBCOMMAND",
+		Tcl_GetString(objv[1]), NULL);
+	return TCL_ERROR;
+    }
+    switch (index) {
+    case SUB_CGET:
+	if (objc != 3) {
+	    Tcl_WrongNumArgs(interp, 2, objv, "option");
+	    return TCL_ERROR;
+	}
+	if (GetOption(interp, objv[2], &option) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, OptionValue(srv, option));
+	return TCL_OK;
+    case SUB_CLOSE:
+	if (objc != 2) {
+	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+	    return TCL_ERROR;
+	}
+	Tcl_DeleteCommandFromToken(interp, srv->cmdToken);
+	return TCL_OK;
+    case SUB_CONFIGURE:
+	if (objc == 2) {
+	    Tcl_Obj *result = Tcl_NewObj();
+
+	    for (option = 0; optionNames[option] != NULL; option++) {
+		Tcl_ListObjAppendElement(NULL, result,
+			Tcl_NewStringObj(optionNames[option], -1));
+		Tcl_ListObjAppendElement(NULL, result,
+			OptionValue(srv, option));
+	    }
+	    Tcl_SetObjResult(interp, result);
+	    return TCL_OK;
+	}
+	if (objc == 3) {
+	    if (GetOption(interp, objv[2], &option) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    Tcl_SetObjResult(interp, OptionValue(srv, option));
+	    return TCL_OK;
+	} else {
+	    DmConfig cfg = srv->config;
+
+	    if (ParseOptions(interp, &cfg, NULL, NULL, objc - 2, objv + 2)
+		    != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    return ConfigCommit(interp, srv, &cfg);
+	}
+    case SUB_STATS: {
+	Tcl_Obj *d = Tcl_NewDictObj();
+
+	if (objc != 2) {
+	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+	    return TCL_ERROR;
+	}
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("connections", -1),
+		Tcl_NewIntObj(srv->numConns));
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("requests", -1),
+		Tcl_NewWideIntObj((Tcl_WideInt) srv->requests));
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("accepted", -1),
+		Tcl_NewWideIntObj((Tcl_WideInt) srv->accepted));
+	Tcl_SetObjResult(interp, d);
+	return TCL_OK;
+    }
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerCmdDeleted --
+ *
+ *	The handle command is gone ("$h close", rename, or the interpreter
+ *	being deleted): the server closes.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See DmServerClose.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ServerCmdDeleted(
+    void *clientData)
+{
+    DmServer *srv = clientData;
+
+    srv->cmdToken = NULL;
+    DmServerClose(srv);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmServerClose --
+ *
+ *	Stops listening at once; connections finish their replies in flight
+ *	and close.  The log stops here, as the interpreter may be going.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes the listening socket; the server is freed with its last
+ *	connection.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmServerClose(
+    DmServer *srv)
+{
+    int fd = srv->listen.fd;
+
+    if (srv->closing) {
+	return;
+    }
+    srv->closing = 1;
+    DmWatchStop(&srv->listen);
+    DmNetClose(fd);
+    if (srv->config.accessLog) {
+	Tcl_DecrRefCount(srv->config.accessLog);
+	srv->config.accessLog = NULL;
+    }
+    Tcl_Preserve(srv);
+    DmConnServerClosing(srv);
+    if (srv->numConns == 0) {
+	DmServerRelease(srv);
+    }
+    Tcl_Release(srv);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FreeServer, DmServerRelease --
+ *
+ *	Free a closed server once nothing refers to it.  The memory itself
+ *	is retired, as an event of the current batch may still name the
+ *	listening watch inside it.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Frees the server.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FreeServer(
+    void *ptr)
+{
+    DmServer *srv = ptr;
+
+    if (srv->timerToken) {
+	Tcl_DeleteTimerHandler(srv->timerToken);
+    }
+    if (srv->rootFd >= 0) {
+	DmFileClose(srv->rootFd);
+    }
+    free(srv->realRoot);
+    free(srv->serverHeader);
+    free(srv->scratch);
+    if (srv->config.root) {
+	Tcl_DecrRefCount(srv->config.root);
+	Tcl_DecrRefCount(srv->config.defaults);
+	Tcl_DecrRefCount(srv->config.serverName);
+    }
+    if (srv->config.accessLog) {
+	Tcl_DecrRefCount(srv->config.accessLog);
+    }
+    DmRetire(srv);
+}
+
+void
+DmServerRelease(
+    DmServer *srv)
+{
+    if (!srv->released) {
+	srv->released = 1;
+	Tcl_EventuallyFree(srv, (Tcl_FreeProc *) FreeServer);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTimerArm, ServerTimerProc --
+ *
+ *	One Tcl timer per server fires at the earliest connection deadline
+ *	(or to retry accepting after running out of descriptors).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Expires connections; re-arms itself.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmTimerArm(
+    DmServer *srv,
+    int64_t deadline)
+{
+    int64_t wait;
+
+    if (srv->timerToken) {
+	Tcl_DeleteTimerHandler(srv->timerToken);
+	srv->timerToken = NULL;
+    }
+    srv->timerAt = 0;
+    if (deadline == 0 || srv->released) {
+	return;
+    }
+    wait = deadline - DmNowMs();
+    srv->timerAt = deadline;
+    srv->timerToken = Tcl_CreateTimerHandler(wait < 0 ? 0 : (int) wait,
+	    ServerTimerProc, srv);
+}
+
+static void
+ServerTimerProc(
+    void *clientData)
+{
+    DmServer *srv = clientData;
+    int64_t next;
+
+    srv->timerToken = NULL;
+    srv->timerAt = 0;
+    Tcl_Preserve(srv);
+    DmConnExpire(srv, DmNowMs());
+    if (srv->acceptPaused && !srv->closing) {
+	srv->acceptPaused = 0;
+	DmWatchSet(&srv->listen, DM_READABLE);
+    }
+    next = DmConnNextDeadline(srv);
+    if (next != 0 && (srv->timerAt == 0 || next < srv->timerAt)) {
+	DmTimerArm(srv, next);
+    }
+    Tcl_Release(srv);
+}

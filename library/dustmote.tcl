@@ -1,0 +1,77 @@
+# dustmote.tcl --
+#
+#	The Tcl part of the dustmote package: the launcher's main program.
+#	The C library provides dustmote::serve, dustmote::pump,
+#	dustmote::mimetype and dustmote::onsignal; this file is sourced
+#	after it is loaded.
+#
+# Copyright (c) 2026 the dustmote developers.
+# See the file "LICENSE" for terms of use.
+
+namespace eval ::dustmote {
+    namespace export serve pump mimetype onsignal main url
+}
+
+# dustmote::url --
+#
+#	The address a server can be reached at, as a URL.
+#
+# Arguments:
+#	server	A handle returned by dustmote::serve.
+#
+# Results:
+#	"http://ADDR:PORT/"; a wildcard address is shown as the loopback
+#	one, which is where a local browser finds it.
+
+proc ::dustmote::url {server} {
+    set addr [$server cget -myaddr]
+    switch -- $addr {
+	0.0.0.0 {set addr 127.0.0.1}
+	:: {set addr {[::1]}}
+	default {
+	    if {[string match *:* $addr]} {
+		set addr "\[$addr\]"
+	    }
+	}
+    }
+    return "http://$addr:[$server cget -port]/"
+}
+
+# dustmote::main --
+#
+#	The "dustmote" launcher: serves a directory until interrupted.
+#
+# Arguments:
+#	argv	Options of dustmote::serve; -root defaults to the current
+#		directory and -port to 8080.  -accesslog defaults to stdout.
+#
+# Results:
+#	None; exits the process.  Exit status 0 after SIGINT or SIGTERM, 1
+#	when the server cannot start, 2 for a usage error.
+
+proc ::dustmote::main {argv} {
+    if {[llength $argv] % 2 || [lsearch -exact $argv -help] >= 0} {
+	puts stderr "usage: dustmote ?-root DIR? ?-port N? ?-myaddr ADDR?\
+		?-option value ...?\n(the options of dustmote::serve)"
+	exit 2
+    }
+    set options [dict merge {-root . -port 8080 -accesslog stdout} $argv]
+    fconfigure stdout -buffering line
+    # Like the original script: background errors are reported on stdout.
+    # A handler the application already set stays in place.
+    if {[info commands ::bgerror] eq ""} {
+	proc ::bgerror {message} {
+	    puts stdout "bgerror: $message"
+	}
+    }
+    if {[catch {serve {*}$options} server]} {
+	puts stderr "dustmote: $server"
+	exit 1
+    }
+    puts stdout "dustmote: serving [file normalize [$server cget -root]]\
+	    on [url $server]"
+    onsignal {INT TERM} [list set ::dustmote::stop 1]
+    vwait ::dustmote::stop
+    $server close
+    exit 0
+}

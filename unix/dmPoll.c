@@ -1,0 +1,354 @@
+/*
+ * dmPoll.c --
+ *
+ *	The event set for connection sockets on Unix: an epoll instance that
+ *	Tcl's notifier watches as a single file handler.  Tcl 8.6's select()
+ *	notifier cannot take a descriptor of 1024 or more, and keeping every
+ *	connection out of it also makes the cost of one event independent of
+ *	the number of connections.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+
+#define DM_POLL_BATCH 256	/* Events taken per notifier callback. */
+
+/*
+ * One event set per thread: Tcl's notifier and event loop are per thread.
+ */
+
+typedef struct ThreadData {
+    int epfd;			/* -1 until the first watch. */
+    int dispatching;		/* Inside PollProc. */
+    void **retired;		/* Freed when the dispatch ends. */
+    int numRetired, maxRetired;
+} ThreadData;
+
+static Tcl_ThreadDataKey dataKey;
+
+static void	PollProc(void *clientData, int mask);
+static void	PollExit(void *clientData);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetThreadData --
+ *
+ *	The calling thread's event set, created on first use.
+ *
+ * Results:
+ *	The thread data, or NULL (errno set) if epoll is unavailable.
+ *
+ * Side effects:
+ *	May create the epoll instance and register it with the notifier.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static ThreadData *
+GetThreadData(void)
+{
+    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+
+    if (tsdPtr->epfd <= 0) {
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (fd < 0) {
+	    return NULL;
+	}
+	tsdPtr->epfd = fd;
+	Tcl_CreateFileHandler(fd, TCL_READABLE, PollProc, tsdPtr);
+	Tcl_CreateThreadExitHandler(PollExit, tsdPtr);
+    }
+    return tsdPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PollExit --
+ *
+ *	Closes the thread's event set when the thread (or process) ends.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes the epoll descriptor.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+PollExit(
+    void *clientData)
+{
+    ThreadData *tsdPtr = clientData;
+
+    Tcl_DeleteFileHandler(tsdPtr->epfd);
+    close(tsdPtr->epfd);
+    tsdPtr->epfd = -1;
+    free(tsdPtr->retired);
+    tsdPtr->retired = NULL;
+    tsdPtr->maxRetired = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PollProc --
+ *
+ *	Called by Tcl's notifier when the event set has events: takes a
+ *	batch and calls each watch's procedure.  Memory retired by those
+ *	procedures is freed only after the batch, since a later event of the
+ *	same batch may still point to it.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Whatever the watch procedures do.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+PollProc(
+    void *clientData,
+    TCL_UNUSED(int) /*mask*/)
+{
+    ThreadData *tsdPtr = clientData;
+    struct epoll_event events[DM_POLL_BATCH];
+    int n, i;
+
+    n = epoll_wait(tsdPtr->epfd, events, DM_POLL_BATCH, 0);
+    tsdPtr->dispatching = 1;
+    for (i = 0; i < n; i++) {
+	DmWatch *w = events[i].data.ptr;
+	int mask = 0;
+
+	if (w->fd < 0) {
+	    continue;			/* Stopped earlier in this batch. */
+	}
+	if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	    mask |= DM_READABLE;
+	}
+	if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+	    mask |= DM_WRITABLE;
+	}
+	mask &= w->events;
+	if (mask) {
+	    w->proc(w->clientData, mask);
+	}
+    }
+    tsdPtr->dispatching = 0;
+    for (i = 0; i < tsdPtr->numRetired; i++) {
+	free(tsdPtr->retired[i]);
+    }
+    tsdPtr->numRetired = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmRetire --
+ *
+ *	Frees memory that an event of the current batch may still refer to:
+ *	at once outside a dispatch, else when the batch ends.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Frees ptr now or later.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmRetire(
+    void *ptr)
+{
+    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+
+    if (!tsdPtr->dispatching) {
+	free(ptr);
+	return;
+    }
+    if (tsdPtr->numRetired == tsdPtr->maxRetired) {
+	int max = tsdPtr->maxRetired ? 2 * tsdPtr->maxRetired : 64;
+	void **grown = realloc(tsdPtr->retired, max * sizeof(void *));
+
+	if (grown == NULL) {
+	    Tcl_Panic("dustmote: out of memory");
+	}
+	tsdPtr->retired = grown;
+	tsdPtr->maxRetired = max;
+    }
+    tsdPtr->retired[tsdPtr->numRetired++] = ptr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * EpollMask --
+ *
+ *	Translates DM_READABLE/DM_WRITABLE into epoll's bits.
+ *
+ * Results:
+ *	The epoll event mask.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static uint32_t
+EpollMask(
+    int events)
+{
+    return ((events & DM_READABLE) ? EPOLLIN | EPOLLRDHUP : 0)
+	    | ((events & DM_WRITABLE) ? EPOLLOUT : 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWatchStart --
+ *
+ *	Adds fd to the event set: proc is called with the events among
+ *	`events' that are ready, level-triggered.
+ *
+ * Results:
+ *	0, or -1 with errno set.
+ *
+ * Side effects:
+ *	Fills *w, which must stay at the same address until DmWatchStop.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmWatchStart(
+    DmWatch *w,
+    int fd,
+    int events,
+    DmWatchProc *proc,
+    void *clientData)
+{
+    ThreadData *tsdPtr = GetThreadData();
+    struct epoll_event ev;
+
+    if (tsdPtr == NULL) {
+	return -1;
+    }
+    w->fd = fd;
+    w->events = events;
+    w->proc = proc;
+    w->clientData = clientData;
+    ev.events = EpollMask(events);
+    ev.data.ptr = w;
+    if (epoll_ctl(tsdPtr->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	w->fd = -1;
+	return -1;
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWatchSet --
+ *
+ *	Changes the events a watch asks for.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	One epoll_ctl call if the set changed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmWatchSet(
+    DmWatch *w,
+    int events)
+{
+    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+    struct epoll_event ev;
+
+    if (w->fd < 0 || w->events == events) {
+	return;
+    }
+    w->events = events;
+    ev.events = EpollMask(events);
+    ev.data.ptr = w;
+    epoll_ctl(tsdPtr->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWatchStop --
+ *
+ *	Removes a watch from the event set; its descriptor stays open.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	w->fd becomes -1, so a pending event of this batch is skipped.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmWatchStop(
+    DmWatch *w)
+{
+    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+
+    if (w->fd < 0) {
+	return;
+    }
+    epoll_ctl(tsdPtr->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->fd = -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNowMs --
+ *
+ *	A monotonic clock for deadlines: wall-clock jumps must not expire or
+ *	extend every connection at once.
+ *
+ * Results:
+ *	Milliseconds from an arbitrary origin.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int64_t
+DmNowMs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

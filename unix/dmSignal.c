@@ -1,0 +1,243 @@
+/*
+ * dmSignal.c --
+ *
+ *	The "dustmote::onsignal" command: runs a script when the process
+ *	receives a signal, so a server can shut down cleanly on Ctrl-C or
+ *	SIGTERM.  The handler only writes the signal's number to a pipe; the
+ *	script runs later from the event loop, where Tcl may be called.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct {
+    const char *name;
+    int number;
+} signalNames[] = {
+    {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"TERM", SIGTERM},
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {NULL, 0}
+};
+
+#define MAX_SIGNAL 64
+
+/*
+ * Signals belong to the process, so does this state; the pipe is read by
+ * the thread that first asked for a signal.
+ */
+
+static int pipeFds[2] = {-1, -1};
+static DmWatch pipeWatch;
+static Tcl_Interp *scriptInterps[MAX_SIGNAL];
+static Tcl_Obj *scripts[MAX_SIGNAL];
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SignalHandler --
+ *
+ *	Async-signal-safe: records the signal in the pipe.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes one byte.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SignalHandler(
+    int signo)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char) signo;
+
+    if (write(pipeFds[1], &b, 1) < 0) {
+	/* The pipe is full: that signal is already pending. */
+    }
+    errno = saved;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PipeReadable --
+ *
+ *	Runs the scripts of the signals that arrived, at global level;
+ *	errors go to the background error handler.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Runs scripts.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+PipeReadable(
+    TCL_UNUSED(void *),
+    TCL_UNUSED(int))
+{
+    unsigned char buf[64];
+    ssize_t n = read(pipeFds[0], buf, sizeof(buf));
+    ssize_t i;
+
+    for (i = 0; i < n; i++) {
+	Tcl_Interp *interp = scriptInterps[buf[i]];
+	Tcl_Obj *script = scripts[buf[i]];
+	int code;
+
+	if (script == NULL || interp == NULL) {
+	    continue;
+	}
+	Tcl_IncrRefCount(script);
+	Tcl_Preserve(interp);
+	code = Tcl_EvalObjEx(interp, script, TCL_EVAL_GLOBAL);
+	if (code != TCL_OK) {
+	    Tcl_BackgroundException(interp, code);
+	}
+	Tcl_Release(interp);
+	Tcl_DecrRefCount(script);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SignalNumber --
+ *
+ *	Looks up a signal name, with or without "SIG".
+ *
+ * Results:
+ *	The number, or 0 (with an error in interp) if unknown.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SignalNumber(
+    Tcl_Interp *interp,
+    Tcl_Obj *nameObj)
+{
+    const char *name = Tcl_GetString(nameObj);
+    int i;
+
+    if (strncmp(name, "SIG", 3) == 0) {
+	name += 3;
+    }
+    for (i = 0; signalNames[i].name != NULL; i++) {
+	if (strcmp(name, signalNames[i].name) == 0) {
+	    return signalNames[i].number;
+	}
+    }
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("unknown signal \"%s\": must be"
+	    " HUP, INT, QUIT, TERM, USR1 or USR2", Tcl_GetString(nameObj)));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "SIGNAL", NULL);
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmOnsignalObjCmd --
+ *
+ *	Implements "dustmote::onsignal signals ?script?": sets the script
+ *	run when one of the signals arrives ("" restores the default
+ *	action), or returns the script set.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	Installs or removes signal handlers.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmOnsignalObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj **names;
+    Tcl_Size count, i;
+    int numbers[16];
+
+    if (objc != 2 && objc != 3) {
+	Tcl_WrongNumArgs(interp, 1, objv, "signals ?script?");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[1], &count, &names) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (count < 1 || count > 16) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj(
+		"expected 1 to 16 signal names", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "SIGNAL", NULL);
+	return TCL_ERROR;
+    }
+    for (i = 0; i < count; i++) {
+	if ((numbers[i] = SignalNumber(interp, names[i])) == 0) {
+	    return TCL_ERROR;
+	}
+    }
+    if (objc == 2) {
+	Tcl_Obj *script = scripts[numbers[0]];
+
+	Tcl_SetObjResult(interp, script ? script : Tcl_NewObj());
+	return TCL_OK;
+    }
+    if (pipeFds[0] < 0) {
+	if (pipe(pipeFds) < 0 || DmWatchStart(&pipeWatch, pipeFds[0],
+		DM_READABLE, PipeReadable, NULL) < 0) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		    "cannot watch signals: %s", Tcl_PosixError(interp)));
+	    return TCL_ERROR;
+	}
+	for (i = 0; i < 2; i++) {
+	    fcntl(pipeFds[i], F_SETFL, fcntl(pipeFds[i], F_GETFL) | O_NONBLOCK);
+	    fcntl(pipeFds[i], F_SETFD, FD_CLOEXEC);
+	}
+    }
+    for (i = 0; i < count; i++) {
+	int signo = numbers[i];
+	struct sigaction sa;
+	Tcl_Size len;
+
+	Tcl_GetStringFromObj(objv[2], &len);
+	if (scripts[signo] != NULL) {
+	    Tcl_DecrRefCount(scripts[signo]);
+	    scripts[signo] = NULL;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	if (len == 0) {
+	    sa.sa_handler = SIG_DFL;
+	} else {
+	    sa.sa_handler = SignalHandler;
+	    sa.sa_flags = SA_RESTART;
+	    scripts[signo] = objv[2];
+	    scriptInterps[signo] = interp;
+	    Tcl_IncrRefCount(objv[2]);
+	}
+	sigaction(signo, &sa, NULL);
+    }
+    Tcl_SetObjResult(interp, objv[2]);
+    return TCL_OK;
+}

@@ -334,6 +334,45 @@ SkipBody(
 /*
  *----------------------------------------------------------------------
  *
+ * FirstLine --
+ *
+ *	For a request the parser refused: a stand-in with just its first
+ *	line (if it ended), so the log can say what was asked.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *req; it asks for the connection to close.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FirstLine(
+    const char *buf,
+    size_t len,
+    DmRequest *req)
+{
+    const char *end = buf + len, *lf;
+
+    memset(req, 0, sizeof(*req));
+    while (buf < end && (*buf == '\r' || *buf == '\n')) {
+	buf++;
+    }
+    lf = memchr(buf, '\n', (size_t) (end - buf));
+    if (lf != NULL) {
+	req->requestLine.ptr = buf;
+	req->requestLine.len = (size_t) (lf - buf);
+	if (lf > buf && lf[-1] == '\r') {
+	    req->requestLine.len--;
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ConnInput --
  *
  *	Processes input: what was kept from before, then (with doRead) what
@@ -402,7 +441,8 @@ ConnInput(
 	    break;
 	}
 	if (r < 0) {
-	    return ReplyError(conn, (int) -r, 0, NULL, NULL, NULL, 0);
+	    FirstLine(buf + pos, len - pos, &req);
+	    return ReplyError(conn, (int) -r, 0, &req, NULL, NULL, 0);
 	}
 	pos += (size_t) r;
 	srv->requests++;
@@ -448,9 +488,11 @@ ConnInput(
  *
  * LogRequest --
  *
- *	Writes one Common Log Format line to the -accesslog channel.  The
- *	channel is looked up by name each time, so closing it from Tcl
- *	simply stops the log.
+ *	Writes one Common Log Format line to the -accesslog channel, in one
+ *	Tcl_Write.  The request line is escaped (control bytes, bytes above
+ *	0x7e, '"' and '\\' as \xHH), so a hostile request cannot forge log
+ *	lines, and cut if very long.  The channel is looked up by name each
+ *	time, so closing it from Tcl simply stops the log.
  *
  * Results:
  *	None.
@@ -468,10 +510,13 @@ LogRequest(
     int status,
     uint64_t bytes)
 {
+    static const char hex[] = "0123456789abcdef";
     DmServer *srv = conn->srv;
     Tcl_Channel chan;
-    char date[DM_LOG_DATE_LEN + 1], line[DM_ADDR_LEN + 96];
-    int n;
+    char date[DM_LOG_DATE_LEN + 1], line[2048];
+    const char *r = "-";
+    size_t rLen = 1;
+    char *p, *limit = line + sizeof(line) - 64;
 
     if (srv->config.accessLog == NULL) {
 	return;
@@ -481,17 +526,32 @@ LogRequest(
     if (chan == NULL) {
 	return;
     }
-    DmFormatLogDate((int64_t) time(NULL), date);
-    n = snprintf(line, sizeof(line), "%s - - [%s] \"", conn->peer, date);
-    Tcl_Write(chan, line, n);
-    if (req != NULL) {
-	Tcl_Write(chan, req->requestLine.ptr, (Tcl_Size) req->requestLine.len);
-    } else {
-	Tcl_Write(chan, "-", 1);
+    if (req != NULL && req->requestLine.len > 0) {
+	r = req->requestLine.ptr;
+	rLen = req->requestLine.len;
     }
-    n = snprintf(line, sizeof(line), "\" %d %llu\n", status,
-	    (unsigned long long) bytes);
-    Tcl_Write(chan, line, n);
+    DmFormatLogDate((int64_t) time(NULL), date);
+    p = line + snprintf(line, sizeof(line), "%s - - [%s] \"", conn->peer,
+	    date);
+    for (; rLen > 0 && p < limit; r++, rLen--) {
+	unsigned char c = (unsigned char) *r;
+
+	if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+	    *p++ = '\\';
+	    *p++ = 'x';
+	    *p++ = hex[c >> 4];
+	    *p++ = hex[c & 15];
+	} else {
+	    *p++ = (char) c;
+	}
+    }
+    if (rLen > 0) {
+	memcpy(p, "...", 3);
+	p += 3;
+    }
+    p += snprintf(p, (size_t) (line + sizeof(line) - p), "\" %d %llu\n",
+	    status, (unsigned long long) bytes);
+    Tcl_Write(chan, line, (Tcl_Size) (p - line));
 }
 
 /*

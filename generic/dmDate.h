@@ -16,10 +16,10 @@
 #   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
 #endif
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT" plus NUL. */
+/* Length of "Sun, 06 Nov 1994 08:49:37 GMT"; buffers need one more. */
 #define DM_HTTP_DATE_LEN 29
 
-/* "06/Nov/1994:08:49:37 +0000" plus NUL. */
+/* Length of "06/Nov/1994:08:49:37 +0000"; buffers need one more. */
 #define DM_LOG_DATE_LEN 26
 
 MODULE_SCOPE void	DmFormatHttpDate(int64_t seconds, char *buf);

@@ -116,6 +116,9 @@ ValidUtf8(
  * Results:
  *	0 with out[] filled and NUL-terminated, or the HTTP status to send:
  *	400 for a malformed or hostile target, 414 if out[] is too small.
+ *	Dot segments are resolved after they are decoded into out[], so
+ *	out[] must hold the longest decoded prefix, not just the result:
+ *	len + 1 bytes are always enough, as decoding never lengthens.
  *
  * Side effects:
  *	Writes out[] (also on error).
@@ -146,7 +149,7 @@ DmNormalizePath(
     if (p < end && *p != '/') {
 	const char *colon = memchr(p, ':', (size_t) (end - p));
 
-	if (colon == NULL || end - colon < 3 || colon[1] != '/'
+	if (colon == NULL || colon == p || end - colon < 3 || colon[1] != '/'
 		|| colon[2] != '/') {
 	    return 400;
 	}
@@ -200,8 +203,8 @@ DmNormalizePath(
 		return 400;
 	    }
 	    if (c != '/') {
-		if (o + 2 >= outSize) {
-		    return 414;
+		if (o + 1 >= outSize) {
+		    return 414;		/* No room for c and the NUL. */
 		}
 		out[o++] = (char) c;
 		continue;
@@ -215,6 +218,9 @@ DmNormalizePath(
 	{
 	    size_t segLen = o - segStart;
 
+	    if (!ValidUtf8((const unsigned char *) out + segStart, segLen)) {
+		return 400;
+	    }
 	    if (segLen == 1 && out[segStart] == '.') {
 		o = segStart;
 	    } else if (segLen == 2 && out[segStart] == '.'
@@ -227,6 +233,9 @@ DmNormalizePath(
 		    o--;
 		}
 	    } else if (segLen > 0 && !atEnd) {
+		if (o + 1 >= outSize) {
+		    return 414;
+		}
 		out[o++] = '/';
 	    }
 	    segStart = o;
@@ -243,9 +252,6 @@ DmNormalizePath(
      */
 
     out[o] = '\0';
-    if (!ValidUtf8((const unsigned char *) out, o)) {
-	return 400;
-    }
     *outLenPtr = o;
     return 0;
 }

@@ -601,6 +601,7 @@ DmPumpObjCmd(
     out = (in == NULL) ? NULL
 	    : Tcl_GetChannel(interp, Tcl_GetString(objv[2]), &outMode);
     if (out == NULL) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "PUMP", "CHANNEL", NULL);
 	return TCL_ERROR;
     }
     if (!(inMode & TCL_READABLE) || !(outMode & TCL_WRITABLE)) {

@@ -56,7 +56,10 @@ proc ::dustmote::main {argv} {
 	exit 2
     }
     set options [dict merge {-root . -port 8080 -accesslog stdout} $argv]
-    fconfigure stdout -buffering line
+    # A write per log line would cost more than serving the request:
+    # buffer, and flush a few times a second.
+    fconfigure stdout -buffering full
+    FlushEvery 200 stdout
     # Like the original script: background errors are reported on stdout.
     # A handler the application already set stays in place.
     if {[info commands ::bgerror] eq ""} {
@@ -70,8 +73,28 @@ proc ::dustmote::main {argv} {
     }
     puts stdout "dustmote: serving [file normalize [$server cget -root]]\
 	    on [url $server]"
+    flush stdout
     onsignal {INT TERM} [list set ::dustmote::stop 1]
     vwait ::dustmote::stop
     $server close
     exit 0
+}
+
+# dustmote::FlushEvery --
+#
+#	Flushes a channel now and every ms milliseconds from now on, while
+#	it stays open.
+#
+# Arguments:
+#	ms	The period.
+#	chan	The channel.
+#
+# Results:
+#	None.
+
+proc ::dustmote::FlushEvery {ms chan} {
+    if {[catch {flush $chan}]} {
+	return
+    }
+    after $ms [list ::dustmote::FlushEvery $ms $chan]
 }

@@ -1,16 +1,18 @@
-# DustMote, on dustmote.
-#
-# A drop-in replacement for Harold Kaplan's one-page DustMote server: set
-# "root", "default" and "port" as in the original and run it with tclsh.
-# It serves the same files, now over a correct HTTP/1.1 with keep-alive,
-# MIME types and lengths, and safe against paths outside the root.
-# Background errors are reported on stdout, as in the original.
-#
-# For a quick try, "tclsh DustMote.tcl ROOT PORT" overrides root and port.
-
 set root [file join [file dirname [file normalize [info script]]] site]
 set default "index.html"
-set port 8080
+set port 80
+
+# DustMote, on dustmote.
+#
+# A drop-in replacement for Harold Kaplan's one-page DustMote server: the
+# three lines above mean what they meant in the original ("root" is the
+# folder served, "default" the file served for a folder, "port" the TCP
+# port; port 80 needs root privileges, as it always did).  It serves the
+# same files, now over a correct HTTP/1.1 with keep-alive, MIME types and
+# lengths, and safe against paths outside the root.  Background errors are
+# reported on stdout, as in the original.
+#
+# For a quick try, "tclsh DustMote.tcl ROOT PORT" overrides root and port.
 
 if {[llength $argv] == 2} {
     lassign $argv root port

@@ -396,7 +396,6 @@ ConnInput(
     DmServer *srv = conn->srv;
     char *buf = srv->scratch;
     size_t len = 0, pos = 0;
-    int progress = 0;
 
     if (conn->in != NULL) {
 	memcpy(buf, conn->in, conn->inLen);
@@ -414,7 +413,6 @@ ConnInput(
 	}
 	if (n > 0) {
 	    len += (size_t) n;
-	    progress = 1;
 	}
     }
     if (conn->state == CONN_LINGER) {
@@ -468,13 +466,14 @@ ConnInput(
 	memcpy(conn->in, buf + pos, conn->inLen);
     }
     if (conn->state == CONN_READ) {
-	if (conn->bodyKind != DM_BODY_NONE) {
-	    if (progress || conn->timer != DM_TIMER_HEAD) {
-		TimerSet(conn, DM_TIMER_HEAD);
-	    }
-	} else if (conn->in != NULL) {
+	if (conn->bodyKind != DM_BODY_NONE || conn->in != NULL) {
+	    /*
+	     * A head (or a body to skip) has started: it must all arrive
+	     * within -headtimeout, however it trickles.
+	     */
+
 	    if (conn->timer != DM_TIMER_HEAD) {
-		TimerSet(conn, DM_TIMER_HEAD);	/* A head has started. */
+		TimerSet(conn, DM_TIMER_HEAD);
 	    }
 	} else if (conn->timer != DM_TIMER_IDLE) {
 	    TimerSet(conn, DM_TIMER_IDLE);

@@ -103,6 +103,7 @@ MODULE_SCOPE int	DmFileOpenBeneath(int rootFd, const char *realRoot,
 MODULE_SCOPE long	DmFileRead(int fd, char *buf, size_t len,
 			    uint64_t offset);
 MODULE_SCOPE void	DmFileClose(int fd);
+MODULE_SCOPE int	DmFileIsRegular(int fd);
 
 /*
  *----------------------------------------------------------------
@@ -187,8 +188,6 @@ struct DmServer {
     char dateHeader[48];	/* "Date: ...\r\n". */
 };
 
-MODULE_SCOPE DmServer *	DmServerCreate(Tcl_Interp *interp, DmConfig *config,
-			    const char *myaddr, int port);
 MODULE_SCOPE void	DmServerClose(DmServer *srv);
 MODULE_SCOPE void	DmServerRelease(DmServer *srv);
 

@@ -54,6 +54,7 @@ typedef struct ThreadData {
 static Tcl_ThreadDataKey dataKey;
 
 static void	PumpEvent(void *clientData, int mask);
+static void	PumpStart(void *clientData);
 static void	PumpClosed(void *clientData);
 static void	PumpCallback(void *clientData);
 
@@ -253,7 +254,7 @@ Step(
 		    pump->waitMask = WAIT_OUT;
 		    return 0;
 		}
-		return SetError(pump, "writing");
+		return SetError(pump, "copying");
 	    }
 	    Tcl_Seek(pump->in, (Tcl_WideInt) off, SEEK_SET);
 	    if (sent == 0) {
@@ -407,6 +408,7 @@ static void
 Finish(
     Pump *pump)
 {
+    Tcl_CancelIdleCall(PumpStart, pump);
     Release(pump);
     pump->finished = 1;
     Tcl_DoWhenIdle(PumpCallback, pump);
@@ -446,6 +448,30 @@ PumpEvent(
 /*
  *----------------------------------------------------------------------
  *
+ * PumpStart --
+ *
+ *	The first step of a background copy, from the event loop as fcopy's
+ *	is: the callback never runs before the pump command returns.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See PumpEvent.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+PumpStart(
+    void *clientData)
+{
+    PumpEvent(clientData, 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * PumpClosed --
  *
  *	One of the channels is being closed during a background copy: the
@@ -474,7 +500,7 @@ PumpClosed(
 
     /*
      * Tcl does not tell which channel is closing; both are still valid
-     * now, so both are released, but only the survivor keeps settings.
+     * now, so both are released and get their settings back.
      */
 
     Tcl_DeleteChannelHandler(pump->in, PumpEvent, pump);
@@ -611,7 +637,14 @@ DmPumpObjCmd(
 	Tcl_SetErrorCode(interp, "DUSTMOTE", "PUMP", "MODE", NULL);
 	return TCL_ERROR;
     }
-    if (in == out || Tcl_FindHashEntry(busy, (char *) in) != NULL
+    if (in == out) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"cannot pump channel \"%s\" into itself",
+		Tcl_GetString(objv[1])));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "PUMP", "SAME", NULL);
+	return TCL_ERROR;
+    }
+    if (Tcl_FindHashEntry(busy, (char *) in) != NULL
 	    || Tcl_FindHashEntry(busy, (char *) out) != NULL) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		"channel \"%s\" is busy", Tcl_GetString(objv[
@@ -637,7 +670,8 @@ DmPumpObjCmd(
     pump->inFd = ChannelFd(in, "file", TCL_READABLE);
     pump->outFd = ChannelFd(out, "tcp", TCL_WRITABLE);
 #ifdef HAVE_SENDFILE
-    pump->useSendfile = (pump->inFd >= 0 && pump->outFd >= 0);
+    pump->useSendfile = (pump->inFd >= 0 && pump->outFd >= 0
+	    && DmFileIsRegular(pump->inFd));
 #endif
     Tcl_CreateHashEntry(busy, (char *) in, &isNew);
     Tcl_CreateHashEntry(busy, (char *) out, &isNew);
@@ -670,11 +704,6 @@ DmPumpObjCmd(
     Tcl_CreateCloseHandler(in, PumpClosed, pump);
     Tcl_CreateCloseHandler(out, PumpClosed, pump);
 
-    /*
-     * The first step runs from the event loop, as fcopy's does: the
-     * callback never runs before this command returns.
-     */
-
-    Watch(pump, WAIT_OUT);
+    Tcl_DoWhenIdle(PumpStart, pump);
     return TCL_OK;
 }

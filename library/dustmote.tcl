@@ -20,14 +20,14 @@ namespace eval ::dustmote {
 #	server	A handle returned by dustmote::serve.
 #
 # Results:
-#	"http://ADDR:PORT/"; a wildcard address is shown as the loopback
-#	one, which is where a local browser finds it.
+#	"http://ADDR:PORT/"; a wildcard address is shown as 127.0.0.1, which
+#	is where a local browser finds it (the all-addresses socket takes
+#	IPv4 too).
 
 proc ::dustmote::url {server} {
     set addr [$server cget -myaddr]
     switch -- $addr {
-	0.0.0.0 {set addr 127.0.0.1}
-	:: {set addr {[::1]}}
+	0.0.0.0 - :: {set addr 127.0.0.1}
 	default {
 	    if {[string match *:* $addr]} {
 		set addr "\[$addr\]"
@@ -50,7 +50,7 @@ proc ::dustmote::url {server} {
 #	when the server cannot start, 2 for a usage error.
 
 proc ::dustmote::main {argv} {
-    if {[llength $argv] % 2 || [lsearch -exact $argv -help] >= 0} {
+    if {[llength $argv] % 2 || [lindex $argv 0] in {-h -help --help}} {
 	puts stderr "usage: dustmote ?-root DIR? ?-port N? ?-myaddr ADDR?\
 		?-option value ...?\n(the options of dustmote::serve)"
 	exit 2

@@ -245,6 +245,32 @@ DmFileRead(
 /*
  *----------------------------------------------------------------------
  *
+ * DmFileIsRegular --
+ *
+ *	Whether a descriptor is a regular file: only those can be sent by
+ *	offset (a FIFO or a device cannot).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileIsRegular(
+    int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmFileClose --
  *
  *	Closes a file descriptor.

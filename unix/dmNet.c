@@ -68,14 +68,77 @@ FormatAddr(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetListen --
+ * ListenOn --
  *
- *	Opens a non-blocking listening TCP socket.  An empty address means
- *	every address: one dual-stack IPv6 socket where the system has IPv6,
- *	else IPv4's wildcard.
+ *	Opens a non-blocking listening socket on the first address of the
+ *	family (AF_UNSPEC: any) that the address resolves to and that binds.
+ *	A wildcard IPv6 socket is made dual-stack, so it takes IPv4 too.
  *
  * Results:
- *	The descriptor, or -1 with errno set (EAI errors become EADDRNOTAVAIL).
+ *	The descriptor, or -1 with errno set.
+ *
+ * Side effects:
+ *	Opens a socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ListenOn(
+    const char *addr,		/* Numeric or host name; NULL: wildcard. */
+    int family,
+    int port,
+    int backlog)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char service[16];
+    int fd = -1, err, one = 1, zero = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    hints.ai_family = family;
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(addr, service, &hints, &res) != 0) {
+	errno = EADDRNOTAVAIL;
+	return -1;
+    }
+    err = EADDRNOTAVAIL;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK
+		| SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0) {
+	    err = errno;
+	    continue;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6 && addr == NULL) {
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0
+		&& listen(fd, backlog) == 0) {
+	    break;
+	}
+	err = errno;
+	close(fd);
+	fd = -1;
+    }
+    freeaddrinfo(res);
+    errno = err;
+    return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNetListen --
+ *
+ *	Opens the server's listening TCP socket.  An empty address means
+ *	every address: a dual-stack IPv6 socket, or IPv4's wildcard where the
+ *	system has no IPv6.
+ *
+ * Results:
+ *	The descriptor, or -1 with errno set.
  *
  * Side effects:
  *	Fills boundAddr (DM_ADDR_LEN bytes) and *boundPortPtr.
@@ -91,53 +154,19 @@ DmNetListen(
     char *boundAddr,
     int *boundPortPtr)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char service[16];
-    int fd = -1, err = EADDRNOTAVAIL, one = 1, zero = 0;
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
+    int fd;
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    hints.ai_family = (addr[0] == '\0') ? AF_INET6 : AF_UNSPEC;
-    snprintf(service, sizeof(service), "%d", port);
-    if (getaddrinfo(addr[0] ? addr : NULL, service, &hints, &res) != 0) {
-	if (addr[0] != '\0') {
-	    errno = EADDRNOTAVAIL;
-	    return -1;
-	}
-	hints.ai_family = AF_INET;
-	if (getaddrinfo(NULL, service, &hints, &res) != 0) {
-	    errno = EADDRNOTAVAIL;
-	    return -1;
+    if (addr[0] != '\0') {
+	fd = ListenOn(addr, AF_UNSPEC, port, backlog);
+    } else {
+	fd = ListenOn(NULL, AF_INET6, port, backlog);
+	if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
+	    fd = ListenOn(NULL, AF_INET, port, backlog);
 	}
     }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK
-		| SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0) {
-	    err = errno;
-	    continue;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6 && addr[0] == '\0') {
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0
-		&& listen(fd, backlog) == 0) {
-	    break;
-	}
-	err = errno;
-	close(fd);
-	fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-	errno = err;
-	return -1;
-    }
-    if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0) {
+    if (fd >= 0 && getsockname(fd, (struct sockaddr *) &ss, &len) == 0) {
 	FormatAddr(&ss, boundAddr, boundPortPtr);
     }
     return fd;

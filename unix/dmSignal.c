@@ -70,6 +70,70 @@ SignalHandler(
 /*
  *----------------------------------------------------------------------
  *
+ * ClearSignal --
+ *
+ *	Forgets a signal's script and gives the signal its default action.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes the signal's disposition.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ClearSignal(
+    int signo)
+{
+    struct sigaction sa;
+
+    if (scripts[signo] != NULL) {
+	Tcl_DecrRefCount(scripts[signo]);
+	scripts[signo] = NULL;
+    }
+    scriptInterps[signo] = NULL;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    sigaction(signo, &sa, NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * InterpDeleted --
+ *
+ *	An interpreter with signal scripts is going: its signals get their
+ *	default action back, so no script runs in a dead interpreter.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See ClearSignal.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+InterpDeleted(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp)
+{
+    int signo;
+
+    for (signo = 1; signo < MAX_SIGNAL; signo++) {
+	if (scriptInterps[signo] == interp) {
+	    ClearSignal(signo);
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * PipeReadable --
  *
  *	Runs the scripts of the signals that arrived, at global level;
@@ -215,28 +279,25 @@ DmOnsignalObjCmd(
 	    fcntl(pipeFds[i], F_SETFD, FD_CLOEXEC);
 	}
     }
+    Tcl_DontCallWhenDeleted(interp, InterpDeleted, NULL);
+    Tcl_CallWhenDeleted(interp, InterpDeleted, NULL);
     for (i = 0; i < count; i++) {
 	int signo = numbers[i];
 	struct sigaction sa;
 	Tcl_Size len;
 
+	ClearSignal(signo);
 	Tcl_GetStringFromObj(objv[2], &len);
-	if (scripts[signo] != NULL) {
-	    Tcl_DecrRefCount(scripts[signo]);
-	    scripts[signo] = NULL;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	if (len == 0) {
-	    sa.sa_handler = SIG_DFL;
-	} else {
+	if (len > 0) {
+	    memset(&sa, 0, sizeof(sa));
+	    sigemptyset(&sa.sa_mask);
 	    sa.sa_handler = SignalHandler;
 	    sa.sa_flags = SA_RESTART;
 	    scripts[signo] = objv[2];
 	    scriptInterps[signo] = interp;
 	    Tcl_IncrRefCount(objv[2]);
+	    sigaction(signo, &sa, NULL);
 	}
-	sigaction(signo, &sa, NULL);
     }
     Tcl_SetObjResult(interp, objv[2]);
     return TCL_OK;

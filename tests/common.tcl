@@ -645,24 +645,22 @@ proc dm::sinkdone {ch {ms 20000}} {
 #
 #	Starts dustmote::serve with OPTIONS on 127.0.0.1 port 0 in a child
 #	process, run through the command PREFIX (e.g. runuser ...) if not
-#	empty, so that a server that blocks cannot hang the tests.  With MODE
-#	r+ the child answers a line "stats" on its stdin with a line "stats
-#	DICT" and exits at the end of its stdin.  Returns the child's channel
+#	empty, so that a server that blocks cannot hang the tests.  The child
+#	answers a line "stats" on its stdin with a line "stats DICT" and
+#	exits at the end of its stdin, so it ends with the test even when a
+#	signal cannot reach it through PREFIX.  Returns the child's channel
 #	and the server's port.
 
-proc dm::spawnserver {prefix options {mode r}} {
+proc dm::spawnserver {prefix options} {
     set script [dm::scriptfile server.tcl {
 	package require dustmote
-	set control [lindex $argv 0]
-	set s [dustmote::serve -port 0 -myaddr 127.0.0.1 {*}[lrange $argv 1 end]]
-	if {$control} {
-	    fileevent stdin readable {
-		if {[gets stdin line] >= 0} {
-		    puts "stats [$s stats]"
-		    flush stdout
-		} elseif {[eof stdin]} {
-		    exit 0
-		}
+	set s [dustmote::serve -port 0 -myaddr 127.0.0.1 {*}$argv]
+	fileevent stdin readable {
+	    if {[gets stdin line] >= 0} {
+		puts "stats [$s stats]"
+		flush stdout
+	    } elseif {[eof stdin]} {
+		exit 0
 	    }
 	}
 	puts "port [$s cget -port]"
@@ -670,7 +668,7 @@ proc dm::spawnserver {prefix options {mode r}} {
 	vwait forever
     }]
     set ch [dm::spawn [list {*}$prefix [info nameofexecutable] $script \
-	    [expr {$mode eq "r+"}] {*}$options] $mode]
+	    {*}$options] r+]
     return [list $ch [lindex [dm::waitline $ch {^port [0-9]+$}] 1]]
 }
 
@@ -695,6 +693,7 @@ proc dm::stop {ch {signal TERM} {ms 5000}} {
     variable childeof
     variable lines
     set pids [pid $ch]
+    catch {chan close $ch write}
     if {$signal ne ""} {
 	catch {exec kill -$signal {*}$pids}
     }

@@ -19,8 +19,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
-#include <time.h>
 
 #define ACCEPT_BATCH	64	/* Connections accepted per event. */
 #define SENDFILE_CHUNK	(1 << 30)
@@ -512,7 +510,7 @@ LogRequest(
     static const char hex[] = "0123456789abcdef";
     DmServer *srv = conn->srv;
     Tcl_Channel chan;
-    char date[DM_LOG_DATE_LEN + 1], line[2048];
+    char line[2048];
     const char *r = "-";
     size_t rLen = 1;
     char *p, *limit = line + sizeof(line) - 64;
@@ -529,9 +527,11 @@ LogRequest(
 	r = req->requestLine.ptr;
 	rLen = req->requestLine.len;
     }
-    DmFormatLogDate((int64_t) time(NULL), date);
-    p = line + snprintf(line, sizeof(line), "%s - - [%s] \"", conn->peer,
-	    date);
+    DmReplyClock(srv);
+    p = DmAppend(line, conn->peer, strlen(conn->peer));
+    p = DM_APPEND_LITERAL(p, " - - [");
+    p = DmAppend(p, srv->logDate, DM_LOG_DATE_LEN);
+    p = DM_APPEND_LITERAL(p, "] \"");
     for (; rLen > 0 && p < limit; r++, rLen--) {
 	unsigned char c = (unsigned char) *r;
 
@@ -548,8 +548,11 @@ LogRequest(
 	memcpy(p, "...", 3);
 	p += 3;
     }
-    p += snprintf(p, (size_t) (line + sizeof(line) - p), "\" %d %llu\n",
-	    status, (unsigned long long) bytes);
+    p = DM_APPEND_LITERAL(p, "\" ");
+    p = DmAppendUnsigned(p, (uint64_t) status);
+    *p++ = ' ';
+    p = DmAppendUnsigned(p, bytes);
+    *p++ = '\n';
     Tcl_Write(chan, line, (Tcl_Size) (p - line));
 }
 

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 /*
  *----------------------------------------------------------------
@@ -184,8 +185,9 @@ struct DmServer {
 				 * body and a redirect's Location. */
     size_t inputRoom;		/* Bytes for input; the head follows. */
     size_t headRoom;		/* Bytes for a head; the body follows. */
-    int64_t dateSecond;		/* The second dateHeader was made for. */
+    int64_t dateSecond;		/* The second the dates below are for. */
     char dateHeader[48];	/* "Date: ...\r\n". */
+    char logDate[DM_LOG_DATE_LEN + 1]; /* The same time for the log. */
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);
@@ -235,8 +237,42 @@ enum {
 
 MODULE_SCOPE size_t	DmReplyHead(DmServer *srv, const DmReply *reply,
 			    char *buf, size_t size);
+MODULE_SCOPE void	DmReplyClock(DmServer *srv);
 MODULE_SCOPE size_t	DmReplyErrorBody(int status, char *buf,
 			    size_t size);
 MODULE_SCOPE const char *DmReasonPhrase(int status);
+
+/*
+ * Copying into reply and log buffers, which are sized beforehand: these
+ * replace snprintf on the hot path, where its parsing of a format costs
+ * more than the rest of a reply.
+ */
+
+static inline char *
+DmAppend(
+    char *p,
+    const char *s,
+    size_t len)
+{
+    memcpy(p, s, len);
+    return p + len;
+}
+
+#define DM_APPEND_LITERAL(p, lit) DmAppend((p), (lit), sizeof(lit) - 1)
+
+static inline char *
+DmAppendUnsigned(
+    char *p,
+    uint64_t n)
+{
+    char digits[24];
+    int i = sizeof(digits);
+
+    do {
+	digits[--i] = (char) ('0' + n % 10);
+	n /= 10;
+    } while (n);
+    return DmAppend(p, digits + i, sizeof(digits) - i);
+}
 
 #endif /* DM_INT_H */

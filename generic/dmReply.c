@@ -57,44 +57,35 @@ DmReasonPhrase(
 /*
  *----------------------------------------------------------------------
  *
- * Append, AppendUnsigned --
+ * DmReplyClock --
  *
- *	Copy bytes or a decimal number to *pp, advancing it.
+ *	Brings the server's Date field and log date to the current second;
+ *	they are formatted once a second, not once a request.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Writes at *pp.
+ *	May rewrite srv->dateHeader and srv->logDate.
  *
  *----------------------------------------------------------------------
  */
 
-static inline void
-Append(
-    char **pp,
-    const char *s,
-    size_t len)
+void
+DmReplyClock(
+    DmServer *srv)
 {
-    memcpy(*pp, s, len);
-    *pp += len;
-}
+    int64_t now = (int64_t) time(NULL);
+    char *p;
 
-#define APPEND_LITERAL(pp, lit) Append((pp), (lit), sizeof(lit) - 1)
-
-static void
-AppendUnsigned(
-    char **pp,
-    uint64_t n)
-{
-    char digits[24];
-    int i = sizeof(digits);
-
-    do {
-	digits[--i] = (char) ('0' + n % 10);
-	n /= 10;
-    } while (n);
-    Append(pp, digits + i, sizeof(digits) - i);
+    if (now == srv->dateSecond) {
+	return;
+    }
+    srv->dateSecond = now;
+    p = DM_APPEND_LITERAL(srv->dateHeader, "Date: ");
+    DmFormatHttpDate(now, p);
+    memcpy(p + DM_HTTP_DATE_LEN, "\r\n", 3);
+    DmFormatLogDate(now, srv->logDate);
 }
 
 /*
@@ -124,49 +115,42 @@ DmReplyHead(
 {
     char *p = buf;
     const char *reason = DmReasonPhrase(reply->status);
-    int64_t now = (int64_t) time(NULL);
-    char date[DM_HTTP_DATE_LEN + 1];
 
     if (DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->extraValueLen
 	    + reply->contentTypeLen > size) {
 	return 0;
     }
-    if (now != srv->dateSecond) {
-	DmFormatHttpDate(now, date);
-	snprintf(srv->dateHeader, sizeof(srv->dateHeader), "Date: %s\r\n",
-		date);
-	srv->dateSecond = now;
-    }
+    DmReplyClock(srv);
 
-    APPEND_LITERAL(&p, "HTTP/1.1 ");
-    AppendUnsigned(&p, (uint64_t) reply->status);
+    p = DM_APPEND_LITERAL(p, "HTTP/1.1 ");
+    p = DmAppendUnsigned(p, (uint64_t) reply->status);
     *p++ = ' ';
-    Append(&p, reason, strlen(reason));
-    APPEND_LITERAL(&p, "\r\n");
-    Append(&p, srv->dateHeader, DM_HTTP_DATE_LEN + 8);
-    Append(&p, srv->serverHeader, srv->serverHeaderLen);
-    Append(&p, reply->contentType, reply->contentTypeLen);
-    APPEND_LITERAL(&p, "Content-Length: ");
-    AppendUnsigned(&p, reply->contentLength);
-    APPEND_LITERAL(&p, "\r\n");
+    p = DmAppend(p, reason, strlen(reason));
+    p = DM_APPEND_LITERAL(p, "\r\n");
+    p = DmAppend(p, srv->dateHeader, DM_HTTP_DATE_LEN + 8);
+    p = DmAppend(p, srv->serverHeader, srv->serverHeaderLen);
+    p = DmAppend(p, reply->contentType, reply->contentTypeLen);
+    p = DM_APPEND_LITERAL(p, "Content-Length: ");
+    p = DmAppendUnsigned(p, reply->contentLength);
+    p = DM_APPEND_LITERAL(p, "\r\n");
     if (reply->lastModified >= 0) {
-	APPEND_LITERAL(&p, "Last-Modified: ");
+	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
 	DmFormatHttpDate(reply->lastModified, p);
 	p += DM_HTTP_DATE_LEN;
-	APPEND_LITERAL(&p, "\r\n");
+	p = DM_APPEND_LITERAL(p, "\r\n");
     }
     if (reply->extraName != NULL) {
-	Append(&p, reply->extraName, strlen(reply->extraName));
-	APPEND_LITERAL(&p, ": ");
-	Append(&p, reply->extraValue, reply->extraValueLen);
-	APPEND_LITERAL(&p, "\r\n");
+	p = DmAppend(p, reply->extraName, strlen(reply->extraName));
+	p = DM_APPEND_LITERAL(p, ": ");
+	p = DmAppend(p, reply->extraValue, reply->extraValueLen);
+	p = DM_APPEND_LITERAL(p, "\r\n");
     }
     if (reply->connection == DM_CONN_HDR_CLOSE) {
-	APPEND_LITERAL(&p, "Connection: close\r\n");
+	p = DM_APPEND_LITERAL(p, "Connection: close\r\n");
     } else if (reply->connection == DM_CONN_HDR_KEEPALIVE) {
-	APPEND_LITERAL(&p, "Connection: keep-alive\r\n");
+	p = DM_APPEND_LITERAL(p, "Connection: keep-alive\r\n");
     }
-    APPEND_LITERAL(&p, "\r\n");
+    p = DM_APPEND_LITERAL(p, "\r\n");
     return (size_t) (p - buf);
 }
 

@@ -883,16 +883,142 @@ Redirect(
 /*
  *----------------------------------------------------------------------
  *
- * HandleRequest --
+ * OpenTarget --
  *
- *	Answers one parsed request: maps its target to a file below the root
- *	and sends it, or answers with the right status.
+ *	Opens the regular file a normalised path names: the path itself, or
+ *	for "/dir/" the first of the -default names that exists there.
+ *
+ * Results:
+ *	A descriptor with *infoPtr filled, or -1 with *statusPtr set: 301
+ *	for a directory named without its final slash, else the error.
+ *
+ * Side effects:
+ *	Appends the index name to path and *pathLenPtr when one is used.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+OpenTarget(
+    DmServer *srv,
+    char *path,			/* PATH_MAX_BYTES long. */
+    size_t *pathLenPtr,
+    DmFileInfo *infoPtr,
+    int *statusPtr)
+{
+    size_t pathLen = *pathLenPtr;
+    Tcl_Size i, n;
+    Tcl_Obj **names;
+    int fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+	    srv->config.followSymlinks, infoPtr, statusPtr);
+
+    if (fd < 0 || infoPtr->kind == DM_FILE_REGULAR) {
+	return fd;
+    }
+    DmFileClose(fd);
+    if (infoPtr->kind != DM_FILE_DIRECTORY) {
+	*statusPtr = 403;		/* A FIFO, a device... */
+	return -1;
+    }
+    if (path[pathLen - 1] != '/') {
+	*statusPtr = 301;
+	return -1;
+    }
+    *statusPtr = 404;
+    Tcl_ListObjGetElements(NULL, srv->config.defaults, &n, &names);
+    for (i = 0; i < n; i++) {
+	Tcl_Size nameLen;
+	const char *name = Tcl_GetStringFromObj(names[i], &nameLen);
+
+	if ((size_t) nameLen >= PATH_MAX_BYTES - pathLen) {
+	    continue;
+	}
+	memcpy(path + pathLen, name, (size_t) nameLen + 1);
+	fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+		srv->config.followSymlinks, infoPtr, statusPtr);
+	if (fd >= 0 && infoPtr->kind == DM_FILE_REGULAR) {
+	    *pathLenPtr = pathLen + (size_t) nameLen;
+	    return fd;
+	}
+	if (fd >= 0) {
+	    DmFileClose(fd);
+	}
+	*statusPtr = 404;
+    }
+    path[pathLen] = '\0';
+    return -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReplyFile --
+ *
+ *	Sends a 200 reply for a file: its bytes in memory (data), or an open
+ *	descriptor to send from, or neither for HEAD.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
  *
  * Side effects:
- *	Opens files, sends the reply.
+ *	Sends the reply and logs it; takes fd over.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ReplyFile(
+    DmConn *conn,
+    const DmRequest *req,
+    const char *path,
+    size_t pathLen,
+    const DmFileInfo *infoPtr,
+    int fd,
+    const char *data,
+    const char *lastModifiedText)
+{
+    DmServer *srv = conn->srv;
+    int headOnly = (req->method == DM_METHOD_HEAD);
+    char *head = srv->scratch + srv->inputRoom;
+    DmReply reply;
+    size_t headLen;
+
+    memset(&reply, 0, sizeof(reply));
+    reply.status = 200;
+    reply.contentLength = infoPtr->size;
+    reply.lastModified = infoPtr->mtime;
+    reply.lastModifiedText = lastModifiedText;
+    reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
+    reply.connection = ConnectionHeader(conn, req, 0);
+    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
+    LogRequest(conn, req, 200, headOnly ? 0 : infoPtr->size);
+    if (headOnly) {
+	if (fd >= 0) {
+	    DmFileClose(fd);
+	}
+	return QueueReply(conn, head, headLen, NULL, 0, -1, 0);
+    }
+    if (data != NULL) {
+	return QueueReply(conn, head, headLen, data, (size_t) infoPtr->size,
+		-1, 0);
+    }
+    return QueueReply(conn, head, headLen, NULL, 0, fd, infoPtr->size);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HandleRequest --
+ *
+ *	Answers one parsed request: maps its target to a file below the root
+ *	and sends it, from the cache when it holds the current version, or
+ *	answers with the right status.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Opens files, fills the cache, sends the reply.
  *
  *----------------------------------------------------------------------
  */
@@ -908,10 +1034,8 @@ HandleRequest(
     size_t pathLen;
     int status, fd;
     DmFileInfo info;
-    DmReply reply;
-    char *head, *body;
-    size_t headLen, typeLen;
-    const char *type;
+    const DmCacheEntry *entry;
+    const char *data;
 
     if (req->method == DM_METHOD_OTHER) {
 	return ReplyError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
@@ -921,84 +1045,38 @@ HandleRequest(
     if (status != 0) {
 	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
     }
-    fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
-	    srv->config.followSymlinks, &info, &status);
-    if (fd >= 0 && info.kind == DM_FILE_DIRECTORY) {
-	Tcl_Size i, n;
-	Tcl_Obj **names;
-
-	DmFileClose(fd);
-	if (path[pathLen - 1] != '/') {
-	    return Redirect(conn, req);
-	}
-	fd = -1;
-	status = 404;
-	Tcl_ListObjGetElements(NULL, srv->config.defaults, &n, &names);
-	for (i = 0; i < n && fd < 0; i++) {
-	    Tcl_Size nameLen;
-	    const char *name = Tcl_GetStringFromObj(names[i], &nameLen);
-
-	    if ((size_t) nameLen >= sizeof(path) - pathLen
-		    || memchr(name, '/', (size_t) nameLen) != NULL) {
-		continue;
-	    }
-	    memcpy(path + pathLen, name, (size_t) nameLen + 1);
-	    fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
-		    srv->config.followSymlinks, &info, &status);
-	    if (fd >= 0 && info.kind != DM_FILE_REGULAR) {
-		DmFileClose(fd);
-		fd = -1;
-		status = 404;
-	    }
-	    if (fd >= 0) {
-		pathLen += (size_t) nameLen;
-	    }
-	}
+    if (path[pathLen - 1] != '/' && (entry = DmCacheGet(srv->cache,
+	    srv->rootFd, path, &data, &info)) != NULL) {
+	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
+		DmCacheLastModified(entry));
     }
+    fd = OpenTarget(srv, path, &pathLen, &info, &status);
     if (fd < 0) {
-	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
-    }
-    if (info.kind != DM_FILE_REGULAR) {
-	DmFileClose(fd);
-	return ReplyError(conn, 403, headOnly, req, NULL, NULL, 0);
+	return (status == 301) ? Redirect(conn, req)
+		: ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
     }
 
     /*
-     * A small file is read before its head is made, so the head tells the
+     * A small file is read whole, kept in the cache if it was read
+     * whole, and sent with its head in one write; the head tells the
      * length actually read even if the file changed since fstat.
      */
 
-    head = srv->scratch + srv->inputRoom;
-    body = head + srv->headRoom;
     if (!headOnly && info.size <= DM_SMALL_FILE) {
+	char *body = srv->scratch + srv->inputRoom + srv->headRoom;
 	long n = DmFileRead(fd, body, (size_t) info.size, 0);
 
 	DmFileClose(fd);
-	fd = -1;
 	if (n < 0) {
 	    return ReplyError(conn, 500, 0, req, NULL, NULL, 0);
 	}
+	if ((uint64_t) n == info.size) {
+	    DmCachePut(srv->cache, path, &info, body);
+	}
 	info.size = (uint64_t) n;
+	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL);
     }
-    type = DmMimeHeader(path, pathLen, &typeLen);
-    memset(&reply, 0, sizeof(reply));
-    reply.status = 200;
-    reply.contentLength = info.size;
-    reply.lastModified = info.mtime;
-    reply.contentType = type;
-    reply.contentTypeLen = typeLen;
-    reply.connection = ConnectionHeader(conn, req, 0);
-    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
-    LogRequest(conn, req, 200, headOnly ? 0 : info.size);
-    if (headOnly) {
-	DmFileClose(fd);
-	return QueueReply(conn, head, headLen, NULL, 0, -1, 0);
-    }
-    if (fd < 0) {
-	return QueueReply(conn, head, headLen, body, (size_t) info.size, -1,
-		0);
-    }
-    return QueueReply(conn, head, headLen, NULL, 0, fd, info.size);
+    return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL);
 }
 
 /*

@@ -95,6 +95,8 @@ typedef struct DmFileInfo {
     uint64_t size;
     int64_t mtime;		/* Seconds since the epoch. */
     int kind;			/* DM_FILE_*. */
+    uint64_t dev, ino;		/* Which file this is, and which version: */
+    int64_t mtimeNs, ctimeNs;	/* any write or chmod changes a time. */
 } DmFileInfo;
 
 MODULE_SCOPE int	DmFileOpenRoot(const char *path, char **realPtr);
@@ -105,6 +107,27 @@ MODULE_SCOPE long	DmFileRead(int fd, char *buf, size_t len,
 			    uint64_t offset);
 MODULE_SCOPE void	DmFileClose(int fd);
 MODULE_SCOPE int	DmFileIsRegular(int fd);
+MODULE_SCOPE int	DmFileStat(int rootFd, const char *relPath,
+			    DmFileInfo *infoPtr);
+
+/*
+ *----------------------------------------------------------------
+ * The cache of small files (generic/dmCache.c).
+ *----------------------------------------------------------------
+ */
+
+typedef struct DmCacheEntry DmCacheEntry;
+typedef struct DmCache DmCache;
+
+MODULE_SCOPE DmCache *	DmCacheCreate(size_t maxBytes);
+MODULE_SCOPE void	DmCacheDelete(DmCache *cache);
+MODULE_SCOPE void	DmCacheFlush(DmCache *cache);
+MODULE_SCOPE const DmCacheEntry *DmCacheGet(DmCache *cache, int rootFd,
+			    const char *path, const char **dataPtr,
+			    DmFileInfo *infoPtr);
+MODULE_SCOPE void	DmCachePut(DmCache *cache, const char *path,
+			    const DmFileInfo *infoPtr, const char *data);
+MODULE_SCOPE const char *DmCacheLastModified(const DmCacheEntry *entry);
 
 /*
  *----------------------------------------------------------------
@@ -179,6 +202,7 @@ struct DmServer {
     Tcl_TimerToken timerToken;	/* Fires at the earliest deadline. */
     int64_t timerAt;		/* When it fires (ms), 0 if not armed. */
     uint64_t accepted, requests; /* Counters for stats. */
+    DmCache *cache;		/* Small files, by normalised path. */
     char *scratch;		/* Input and reply assembly, shared by all
 				 * connections (one event at a time): input
 				 * first, then a reply head, a small file's
@@ -222,6 +246,7 @@ typedef struct DmReply {
     uint64_t contentLength;
     int64_t lastModified;	/* -1: no Last-Modified. */
     const char *contentType;	/* A whole "Content-Type: ...\r\n" line. */
+    const char *lastModifiedText; /* Its formatted date, if known. */
     size_t contentTypeLen;
     int connection;		/* DM_CONN_HDR_*. */
     const char *extraName;	/* One more header (Location, Allow)... */

@@ -133,7 +133,11 @@ DmReplyHead(
     p = DM_APPEND_LITERAL(p, "Content-Length: ");
     p = DmAppendUnsigned(p, reply->contentLength);
     p = DM_APPEND_LITERAL(p, "\r\n");
-    if (reply->lastModified >= 0) {
+    if (reply->lastModifiedText != NULL) {
+	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
+	p = DmAppend(p, reply->lastModifiedText, DM_HTTP_DATE_LEN);
+	p = DM_APPEND_LITERAL(p, "\r\n");
+    } else if (reply->lastModified >= 0) {
 	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
 	DmFormatHttpDate(reply->lastModified, p);
 	p += DM_HTTP_DATE_LEN;

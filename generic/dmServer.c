@@ -17,6 +17,7 @@
 
 #define LISTEN_BACKLOG	1024
 #define LINGER_MS	2000	/* How long a closing connection drains. */
+#define CACHE_BYTES	(8 << 20) /* File bytes each server may cache. */
 
 /*
  * The options, in the order Tcl_GetIndexFromObj lists them.
@@ -386,6 +387,9 @@ ConfigCommit(
 	return TCL_ERROR;
     }
 
+    if (rootFd >= 0 || cfg->followSymlinks != old->followSymlinks) {
+	DmCacheFlush(srv->cache);	/* Paths may name other files now. */
+    }
     if (rootFd >= 0) {
 	if (srv->rootFd >= 0) {
 	    DmFileClose(srv->rootFd);
@@ -520,6 +524,10 @@ DmServeObjCmd(
 	return TCL_ERROR;
     }
     srv = calloc(1, sizeof(DmServer));
+    if (srv != NULL && (srv->cache = DmCacheCreate(CACHE_BYTES)) == NULL) {
+	free(srv);
+	srv = NULL;
+    }
     if (srv == NULL) {
 	Tcl_DecrRefCount(cwd);
 	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
@@ -798,6 +806,9 @@ FreeServer(
     free(srv->realRoot);
     free(srv->serverHeader);
     free(srv->scratch);
+    if (srv->cache != NULL) {
+	DmCacheDelete(srv->cache);
+    }
     if (srv->config.root) {
 	Tcl_DecrRefCount(srv->config.root);
 	Tcl_DecrRefCount(srv->config.defaults);

@@ -102,6 +102,39 @@ StatusFromErrno(
 /*
  *----------------------------------------------------------------------
  *
+ * FillInfo --
+ *
+ *	Copies what the server uses from a struct stat.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *infoPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FillInfo(
+    const struct stat *st,
+    DmFileInfo *infoPtr)
+{
+    infoPtr->size = (uint64_t) st->st_size;
+    infoPtr->mtime = (int64_t) st->st_mtime;
+    infoPtr->kind = S_ISREG(st->st_mode) ? DM_FILE_REGULAR
+	    : S_ISDIR(st->st_mode) ? DM_FILE_DIRECTORY : DM_FILE_OTHER;
+    infoPtr->dev = (uint64_t) st->st_dev;
+    infoPtr->ino = (uint64_t) st->st_ino;
+    infoPtr->mtimeNs = (int64_t) st->st_mtim.tv_sec * 1000000000
+	    + st->st_mtim.tv_nsec;
+    infoPtr->ctimeNs = (int64_t) st->st_ctim.tv_sec * 1000000000
+	    + st->st_ctim.tv_nsec;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * IsInside --
  *
  *	Checks where an open descriptor really lives, through the kernel's
@@ -204,11 +237,43 @@ DmFileOpenBeneath(
 	close(fd);
 	return -1;
     }
-    infoPtr->size = (uint64_t) st.st_size;
-    infoPtr->mtime = (int64_t) st.st_mtime;
-    infoPtr->kind = S_ISREG(st.st_mode) ? DM_FILE_REGULAR
-	    : S_ISDIR(st.st_mode) ? DM_FILE_DIRECTORY : DM_FILE_OTHER;
+    FillInfo(&st, infoPtr);
     return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileStat --
+ *
+ *	Describes relPath below the root without opening it, for the cache
+ *	to check that a file it holds is still the same version.  It does
+ *	not enforce the symlink policy: the caller only trusts the answer if
+ *	it names a file that was opened safely before.
+ *
+ * Results:
+ *	0 with *infoPtr filled, or -1 with errno set.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileStat(
+    int rootFd,
+    const char *relPath,
+    DmFileInfo *infoPtr)
+{
+    struct stat st;
+
+    if (fstatat(rootFd, (relPath[1] == '\0') ? "." : relPath + 1, &st, 0)
+	    < 0) {
+	return -1;
+    }
+    FillInfo(&st, infoPtr);
+    return 0;
 }
 
 /*

@@ -20,7 +20,8 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 
-#define DM_POLL_BATCH 256	/* Events taken per notifier callback. */
+#define DM_POLL_BATCH 256	/* Events taken per epoll_wait. */
+#define DM_POLL_ROUNDS 8	/* epoll_waits per notifier callback. */
 
 /*
  * One event set per thread: Tcl's notifier and event loop are per thread.
@@ -36,6 +37,8 @@ typedef struct ThreadData {
 static Tcl_ThreadDataKey dataKey;
 
 static void	PollProc(void *clientData, int mask);
+static void	Dispatch(ThreadData *tsdPtr, struct epoll_event *events,
+		    int n);
 static void	PollExit(void *clientData);
 
 /*
@@ -107,10 +110,8 @@ PollExit(
  *
  * PollProc --
  *
- *	Called by Tcl's notifier when the event set has events: takes a
- *	batch and calls each watch's procedure.  Memory retired by those
- *	procedures is freed only after the batch, since a later event of the
- *	same batch may still point to it.
+ *	Called by Tcl's notifier when the event set has events: takes them
+ *	in batches and dispatches them.
  *
  * Results:
  *	None.
@@ -128,9 +129,49 @@ PollProc(
 {
     ThreadData *tsdPtr = clientData;
     struct epoll_event events[DM_POLL_BATCH];
-    int n, i;
+    int n, round;
 
-    n = epoll_wait(tsdPtr->epfd, events, DM_POLL_BATCH, 0);
+    /*
+     * A trip through Tcl's notifier costs more than an epoll_wait, so
+     * while events keep coming they are taken here, a few rounds at most
+     * so that timers and other event sources still get their turn.
+     */
+
+    for (round = 0; round < DM_POLL_ROUNDS; round++) {
+	n = epoll_wait(tsdPtr->epfd, events, DM_POLL_BATCH, 0);
+	if (n <= 0) {
+	    break;
+	}
+	Dispatch(tsdPtr, events, n);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Dispatch --
+ *
+ *	Calls each ready watch's procedure.  Memory retired by those
+ *	procedures is freed only after the batch, since a later event of the
+ *	same batch may still point to it.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Whatever the watch procedures do.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Dispatch(
+    ThreadData *tsdPtr,
+    struct epoll_event *events,
+    int n)
+{
+    int i;
+
     tsdPtr->dispatching = 1;
     for (i = 0; i < n; i++) {
 	DmWatch *w = events[i].data.ptr;

@@ -40,6 +40,7 @@ struct DmConn {
     int64_t deadline;		/* When the timer expires (ms). */
     int state;			/* CONN_*. */
     int keepAlive;		/* Stay open after the current reply. */
+    int answered;		/* A request was answered: waiting is idle. */
     int linger;			/* Drain input before closing: the reply
 				 * was an error and input may be left. */
     char *in;			/* Input not yet processed (malloc'ed), */
@@ -175,12 +176,11 @@ DmConnAccept(
 	    continue;			/* ECONNABORTED and friends. */
 	}
 	conn = calloc(1, sizeof(DmConn));
-	if (conn == NULL || DmWatchStart(&conn->watch, fd, DM_READABLE,
-		ConnEvent, conn) < 0) {
-	    free(conn);
+	if (conn == NULL) {
 	    DmNetClose(fd);
 	    continue;
 	}
+	DmWatchInit(&conn->watch, fd, ConnEvent, conn);
 	conn->srv = srv;
 	conn->timer = DM_TIMER_NONE;
 	conn->fileFd = -1;
@@ -198,6 +198,14 @@ DmConnAccept(
 	    continue;
 	}
 	TimerSet(conn, DM_TIMER_HEAD);
+
+	/*
+	 * The request often arrives with the connection: reading now saves
+	 * a trip through the event set, and a connection answered and
+	 * closed at once never enters it.
+	 */
+
+	ConnInput(conn, 1);
     }
 }
 
@@ -473,9 +481,10 @@ ConnInput(
 	    if (conn->timer != DM_TIMER_HEAD) {
 		TimerSet(conn, DM_TIMER_HEAD);
 	    }
-	} else if (conn->timer != DM_TIMER_IDLE) {
+	} else if (conn->answered && conn->timer != DM_TIMER_IDLE) {
 	    TimerSet(conn, DM_TIMER_IDLE);
 	}
+	DmWatchSet(&conn->watch, DM_READABLE);
     }
     return 0;
 }
@@ -678,6 +687,7 @@ static int
 ReplyDone(
     DmConn *conn)
 {
+    conn->answered = 1;
     if (conn->keepAlive) {
 	conn->state = CONN_READ;
 	DmWatchSet(&conn->watch, DM_READABLE);

@@ -41,12 +41,15 @@ typedef void (DmWatchProc)(void *clientData, int events);
 typedef struct DmWatch {
     int fd;			/* The descriptor watched, -1 if none. */
     int events;			/* DM_READABLE|DM_WRITABLE now asked for. */
+    int registered;		/* In the kernel's set yet. */
     DmWatchProc *proc;		/* Called with the events that fired. */
     void *clientData;
 } DmWatch;
 
 MODULE_SCOPE int	DmWatchStart(DmWatch *w, int fd, int events,
 			    DmWatchProc *proc, void *clientData);
+MODULE_SCOPE void	DmWatchInit(DmWatch *w, int fd, DmWatchProc *proc,
+			    void *clientData);
 MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
 MODULE_SCOPE void	DmWatchStop(DmWatch *w);
 MODULE_SCOPE void	DmRetire(void *ptr);

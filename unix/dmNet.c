@@ -112,6 +112,7 @@ ListenOn(
 	    continue;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ai->ai_family == AF_INET6 && addr == NULL) {
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	}
@@ -179,7 +180,8 @@ DmNetListen(
  *
  *	Accepts one connection, non-blocking and close-on-exec from the
  *	start, with Nagle off: replies leave in as few writes as we can
- *	make, and the last one must not wait for an ACK.
+ *	make, and the last one must not wait for an ACK.  Linux copies
+ *	TCP_NODELAY from the listening socket; elsewhere it is set here.
  *
  * Results:
  *	The descriptor, or -1 with errno set (EAGAIN when none is waiting).
@@ -197,7 +199,7 @@ DmNetAccept(
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    int fd, one = 1, port;
+    int fd, port;
 
 #ifdef HAVE_ACCEPT4
     fd = accept4(listenFd, (struct sockaddr *) &ss, &len,
@@ -212,7 +214,13 @@ DmNetAccept(
     if (fd < 0) {
 	return -1;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+#ifndef __linux__
+    {
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+#endif
     FormatAddr(&ss, peerAddr, &port);
     return fd;
 }

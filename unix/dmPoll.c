@@ -293,17 +293,49 @@ DmWatchStart(
     if (tsdPtr == NULL) {
 	return -1;
     }
-    w->fd = fd;
+    DmWatchInit(w, fd, proc, clientData);
     w->events = events;
-    w->proc = proc;
-    w->clientData = clientData;
     ev.events = EpollMask(events);
     ev.data.ptr = w;
     if (epoll_ctl(tsdPtr->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 	w->fd = -1;
 	return -1;
     }
+    w->registered = 1;
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWatchInit --
+ *
+ *	Prepares a watch without entering it in the event set: that waits
+ *	for the first DmWatchSet asking for events.  A connection that is
+ *	answered and closed at once, before it ever waits, then costs no
+ *	epoll_ctl at all.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *w.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmWatchInit(
+    DmWatch *w,
+    int fd,
+    DmWatchProc *proc,
+    void *clientData)
+{
+    w->fd = fd;
+    w->events = 0;
+    w->registered = 0;
+    w->proc = proc;
+    w->clientData = clientData;
 }
 
 /*
@@ -317,7 +349,7 @@ DmWatchStart(
  *	None.
  *
  * Side effects:
- *	One epoll_ctl call if the set changed.
+ *	One epoll_ctl call if the set changed (or the watch enters it).
  *
  *----------------------------------------------------------------------
  */
@@ -327,16 +359,22 @@ DmWatchSet(
     DmWatch *w,
     int events)
 {
-    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+    ThreadData *tsdPtr;
     struct epoll_event ev;
 
-    if (w->fd < 0 || w->events == events) {
+    if (w->fd < 0 || (w->events == events && (w->registered || !events))) {
 	return;
     }
+    tsdPtr = GetThreadData();
     w->events = events;
     ev.events = EpollMask(events);
     ev.data.ptr = w;
-    epoll_ctl(tsdPtr->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+    if (w->registered) {
+	epoll_ctl(tsdPtr->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+    } else if (tsdPtr != NULL
+	    && epoll_ctl(tsdPtr->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0) {
+	w->registered = 1;
+    }
 }
 
 /*
@@ -361,10 +399,10 @@ DmWatchStop(
 {
     ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
 
-    if (w->fd < 0) {
-	return;
+    if (w->registered) {
+	epoll_ctl(tsdPtr->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->registered = 0;
     }
-    epoll_ctl(tsdPtr->epfd, EPOLL_CTL_DEL, w->fd, NULL);
     w->fd = -1;
 }
 

@@ -492,82 +492,6 @@ ConnInput(
 /*
  *----------------------------------------------------------------------
  *
- * LogRequest --
- *
- *	Writes one Common Log Format line to the -accesslog channel, in one
- *	Tcl_Write.  The request line is escaped (control bytes, bytes above
- *	0x7e, '"' and '\\' as \xHH), so a hostile request cannot forge log
- *	lines, and cut if very long.  The channel is looked up by name each
- *	time, so closing it from Tcl simply stops the log.
- *
- * Results:
- *	None.
- *
- * Side effects:
- *	Writes to a Tcl channel.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-LogRequest(
-    DmConn *conn,
-    const DmRequest *req,
-    int status,
-    uint64_t bytes)
-{
-    static const char hex[] = "0123456789abcdef";
-    DmServer *srv = conn->srv;
-    Tcl_Channel chan;
-    char line[2048];
-    const char *r = "-";
-    size_t rLen = 1;
-    char *p, *limit = line + sizeof(line) - 64;
-
-    if (srv->config.accessLog == NULL) {
-	return;
-    }
-    chan = Tcl_GetChannel(srv->interp, Tcl_GetString(srv->config.accessLog),
-	    NULL);
-    if (chan == NULL) {
-	return;
-    }
-    if (req != NULL && req->requestLine.len > 0) {
-	r = req->requestLine.ptr;
-	rLen = req->requestLine.len;
-    }
-    DmReplyClock(srv);
-    p = DmAppend(line, conn->peer, strlen(conn->peer));
-    p = DM_APPEND_LITERAL(p, " - - [");
-    p = DmAppend(p, srv->logDate, DM_LOG_DATE_LEN);
-    p = DM_APPEND_LITERAL(p, "] \"");
-    for (; rLen > 0 && p < limit; r++, rLen--) {
-	unsigned char c = (unsigned char) *r;
-
-	if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-	    *p++ = '\\';
-	    *p++ = 'x';
-	    *p++ = hex[c >> 4];
-	    *p++ = hex[c & 15];
-	} else {
-	    *p++ = (char) c;
-	}
-    }
-    if (rLen > 0) {
-	memcpy(p, "...", 3);
-	p += 3;
-    }
-    p = DM_APPEND_LITERAL(p, "\" ");
-    p = DmAppendUnsigned(p, (uint64_t) status);
-    *p++ = ' ';
-    p = DmAppendUnsigned(p, bytes);
-    *p++ = '\n';
-    Tcl_Write(chan, line, (Tcl_Size) (p - line));
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * ConnectionHeader --
  *
  *	Decides whether the connection stays open after this reply and
@@ -830,7 +754,7 @@ ReplyError(
     reply.extraValue = extraValue;
     reply.extraValueLen = extraValueLen;
     headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
-    LogRequest(conn, req, status, headOnly ? 0 : bodyLen);
+    DmLogRequest(srv, conn->peer, req, status, headOnly ? 0 : bodyLen);
     if (mustClose) {
 	conn->bodyKind = DM_BODY_NONE;	/* Nothing more will be parsed. */
 	conn->linger = 1;
@@ -1001,7 +925,7 @@ ReplyFile(
     reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
     reply.connection = ConnectionHeader(conn, req, 0);
     headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
-    LogRequest(conn, req, 200, headOnly ? 0 : infoPtr->size);
+    DmLogRequest(srv, conn->peer, req, 200, headOnly ? 0 : infoPtr->size);
     if (headOnly) {
 	if (fd >= 0) {
 	    DmFileClose(fd);

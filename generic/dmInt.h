@@ -215,6 +215,9 @@ struct DmServer {
     int64_t dateSecond;		/* The second the dates below are for. */
     char dateHeader[48];	/* "Date: ...\r\n". */
     char logDate[DM_LOG_DATE_LEN + 1]; /* The same time for the log. */
+    char *logBuf;		/* Access-log lines not yet written to the */
+    size_t logLen;		/* channel (malloc'ed when first used). */
+    Tcl_TimerToken logTimer;	/* Writes them out soon. */
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);
@@ -266,6 +269,14 @@ enum {
 MODULE_SCOPE size_t	DmReplyHead(DmServer *srv, const DmReply *reply,
 			    char *buf, size_t size);
 MODULE_SCOPE void	DmReplyClock(DmServer *srv);
+
+/*
+ * The access log (generic/dmLog.c).
+ */
+
+MODULE_SCOPE void	DmLogRequest(DmServer *srv, const char *peer,
+			    const DmRequest *req, int status, uint64_t bytes);
+MODULE_SCOPE void	DmLogFlush(DmServer *srv);
 MODULE_SCOPE size_t	DmReplyErrorBody(int status, char *buf,
 			    size_t size);
 MODULE_SCOPE const char *DmReasonPhrase(int status);

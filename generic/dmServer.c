@@ -416,6 +416,7 @@ ConfigCommit(
 	}
     }
 
+    DmLogFlush(srv);			/* To the channel it was made for. */
     Tcl_IncrRefCount(cfg->root);
     Tcl_IncrRefCount(cfg->defaults);
     Tcl_IncrRefCount(cfg->serverName);
@@ -761,6 +762,7 @@ DmServerClose(
     srv->closing = 1;
     DmWatchStop(&srv->listen);
     DmNetClose(fd);
+    DmLogFlush(srv);
     if (srv->config.accessLog) {
 	Tcl_DecrRefCount(srv->config.accessLog);
 	srv->config.accessLog = NULL;
@@ -800,12 +802,16 @@ FreeServer(
     if (srv->timerToken) {
 	Tcl_DeleteTimerHandler(srv->timerToken);
     }
+    if (srv->logTimer) {
+	Tcl_DeleteTimerHandler(srv->logTimer);
+    }
     if (srv->rootFd >= 0) {
 	DmFileClose(srv->rootFd);
     }
     free(srv->realRoot);
     free(srv->serverHeader);
     free(srv->scratch);
+    free(srv->logBuf);
     if (srv->cache != NULL) {
 	DmCacheDelete(srv->cache);
     }

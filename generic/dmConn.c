@@ -524,6 +524,32 @@ ConnectionHeader(
 /*
  *----------------------------------------------------------------------
  *
+ * MoreFollows --
+ *
+ *	Whether the bytes about to be sent should wait for what follows
+ *	them: the file after a head, or the FIN after a last reply, which
+ *	the kernel then puts in the same packet (one packet and one wake-up
+ *	less for the client of every closed connection).
+ *
+ * Results:
+ *	1 or 0, for DmNetSend's `more'.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static inline int
+MoreFollows(
+    const DmConn *conn)
+{
+    return conn->fileFd >= 0 || !conn->keepAlive;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * QueueReply --
  *
  *	Sends head and body (both in the caller's buffers) in one write, then
@@ -560,7 +586,7 @@ QueueReply(
     conn->fileFd = fileFd;
     conn->fileOff = 0;
     conn->fileEnd = fileLen;
-    n = DmNetSend(conn->watch.fd, bufs, 2, fileFd >= 0);
+    n = DmNetSend(conn->watch.fd, bufs, 2, MoreFollows(conn));
     if (n < 0) {
 	if (!DmErrnoIsAgain()) {
 	    ConnDestroy(conn);
@@ -662,7 +688,7 @@ ConnSend(
 
 	b.ptr = conn->out + conn->outPos;
 	b.len = conn->outLen - conn->outPos;
-	n = DmNetSend(conn->watch.fd, &b, 1, conn->fileFd >= 0);
+	n = DmNetSend(conn->watch.fd, &b, 1, MoreFollows(conn));
 	if (n < 0) {
 	    if (DmErrnoIsAgain()) {
 		goto wait;

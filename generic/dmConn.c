@@ -47,7 +47,8 @@ struct DmConn {
     size_t inLen;		/* NULL when there is none. */
     char *out;			/* Reply bytes the socket did not take */
     size_t outLen, outPos;	/* yet (malloc'ed). */
-    int fileFd;			/* File still to send after out, or -1. */
+    int fileFd;			/* File still to send after out, or -1, */
+    char *filePath;		/* and its path, for the error log. */
     uint64_t fileOff, fileEnd;
     int bodyKind;		/* DM_BODY_* of a request body being */
     uint64_t bodyLeft;		/* skipped, and its progress. */
@@ -165,6 +166,8 @@ DmConnAccept(
 
 	if (fd < 0) {
 	    if (DmErrnoIsFdLimit()) {
+		DmLogEvent(srv, "-", "cannot accept: %s; retrying in 250 ms",
+			Tcl_ErrnoMsg(Tcl_GetErrno()));
 		DmWatchSet(&srv->listen, 0);
 		srv->acceptPaused = 1;
 		DmTimerArm(srv, DmNowMs() + 250);
@@ -238,6 +241,7 @@ ConnDestroy(
     if (conn->fileFd >= 0) {
 	DmFileClose(conn->fileFd);
     }
+    free(conn->filePath);
     free(conn->in);
     free(conn->out);
     TimerUnlink(conn);
@@ -711,6 +715,13 @@ ConnSend(
 	if (n < 0 && DmErrnoIsAgain()) {
 	    goto wait;
 	}
+	if (n == 0) {
+	    DmLogEvent(conn->srv, conn->peer, "%s shrank while being sent:"
+		    " %llu of %llu bytes sent; connection closed",
+		    conn->filePath ? conn->filePath : "a file",
+		    (unsigned long long) conn->fileOff,
+		    (unsigned long long) conn->fileEnd);
+	}
 	if (n <= 0) {
 	    ConnDestroy(conn);		/* Error, or the file shrank. */
 	    return -1;
@@ -720,6 +731,8 @@ ConnSend(
     if (conn->fileFd >= 0) {
 	DmFileClose(conn->fileFd);
 	conn->fileFd = -1;
+	free(conn->filePath);
+	conn->filePath = NULL;
     }
     return ReplyDone(conn) < 0 ? -1 : 0;
 
@@ -962,6 +975,7 @@ ReplyFile(
 	return QueueReply(conn, head, headLen, data, (size_t) infoPtr->size,
 		-1, 0);
     }
+    conn->filePath = strdup(path);
     return QueueReply(conn, head, headLen, NULL, 0, fd, infoPtr->size);
 }
 
@@ -1073,9 +1087,13 @@ DmConnExpire(
 	    if (which == DM_TIMER_HEAD
 		    && (conn->in != NULL || conn->bodyKind != DM_BODY_NONE)) {
 		ReplyError(conn, 408, 0, NULL, NULL, NULL, 0);
-	    } else {
-		ConnDestroy(conn);
+		continue;
 	    }
+	    if (which == DM_TIMER_SEND) {
+		DmLogEvent(srv, conn->peer, "took no reply bytes for %d ms;"
+			" connection closed", srv->config.timeouts[which]);
+	    }
+	    ConnDestroy(conn);
 	}
     }
 }

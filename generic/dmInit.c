@@ -15,8 +15,8 @@
  * Dustmote_Init --
  *
  *	Initialises the package in an interpreter: the C commands
- *	dustmote::serve, dustmote::pump, dustmote::mimetype and
- *	dustmote::onsignal.  The Tcl
+ *	dustmote::serve, dustmote::pump, dustmote::mimetype,
+ *	dustmote::onsignal and dustmote::setuser.  The Tcl
  *	part of the package (library/dustmote.tcl) is sourced by the
  *	package index after this.
  *
@@ -43,6 +43,8 @@ Dustmote_Init(
     Tcl_CreateObjCommand(interp, "::dustmote::mimetype", DmMimetypeObjCmd,
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::onsignal", DmOnsignalObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::setuser", DmSetuserObjCmd,
 	    NULL, NULL);
     return Tcl_PkgProvide(interp, "dustmote", PACKAGE_VERSION);
 }

@@ -176,7 +176,8 @@ enum {
 typedef struct DmConfig {
     Tcl_Obj *root;		/* -root as given. */
     Tcl_Obj *defaults;		/* -default: a list of index names. */
-    Tcl_Obj *accessLog;		/* -accesslog: a channel name or "". */
+    Tcl_Obj *accessLog;		/* -accesslog: a channel name, or NULL. */
+    Tcl_Obj *errorLog;		/* -errorlog: a channel name, or NULL. */
     Tcl_Obj *serverName;	/* -servername. */
     int followSymlinks;
     int maxConnections;
@@ -234,6 +235,7 @@ MODULE_SCOPE Tcl_ObjCmdProc DmServeObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmMimetypeObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmPumpObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmOnsignalObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmSetuserObjCmd;
 
 /*
  * Building responses (generic/dmReply.c).  A reply is assembled in a
@@ -277,6 +279,9 @@ MODULE_SCOPE void	DmReplyClock(DmServer *srv);
 MODULE_SCOPE void	DmLogRequest(DmServer *srv, const char *peer,
 			    const DmRequest *req, int status, uint64_t bytes);
 MODULE_SCOPE void	DmLogFlush(DmServer *srv);
+MODULE_SCOPE void	DmLogEvent(DmServer *srv, const char *peer,
+			    const char *format, ...)
+			    __attribute__((format(printf, 3, 4)));
 MODULE_SCOPE size_t	DmReplyErrorBody(int status, char *buf,
 			    size_t size);
 MODULE_SCOPE const char *DmReasonPhrase(int status);

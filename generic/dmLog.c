@@ -1,11 +1,12 @@
 /*
  * dmLog.c --
  *
- *	The access log: one Common Log Format line per request, written to
- *	the Tcl channel named by -accesslog.  Lines are gathered in a buffer
- *	of the server's and handed to the channel in large writes, at most
- *	a tenth of a second after they were made: a Tcl_Write per line would
- *	cost about as much as the rest of serving a small file.
+ *	The logs.  The access log has one Common Log Format line per request,
+ *	written to the Tcl channel named by -accesslog; its lines are
+ *	gathered in a buffer of the server's and handed to the channel in
+ *	large writes, at most a tenth of a second after they were made: a
+ *	Tcl_Write per line would cost about as much as the rest of serving a
+ *	small file.  The error log (-errorlog) tells what went wrong.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -13,6 +14,8 @@
 
 #include "dmInt.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define LOG_BUFFER	65536	/* Bytes gathered before a write. */
@@ -161,4 +164,51 @@ LogTimerProc(
 
     srv->logTimer = NULL;
     DmLogFlush(srv);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmLogEvent --
+ *
+ *	Writes one line about something that went wrong to the -errorlog
+ *	channel, at once: "[date] peer: message".  These are rare (a file
+ *	that shrank while being sent, a client cut for not reading, running
+ *	out of descriptors), so no batching.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes to a Tcl channel.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmLogEvent(
+    DmServer *srv,
+    const char *peer,		/* The client concerned, or "-". */
+    const char *format,		/* printf-style message and arguments. */
+    ...)
+{
+    Tcl_Channel chan;
+    char line[1024];
+    va_list ap;
+    int n;
+
+    if (srv->config.errorLog == NULL || (chan = Tcl_GetChannel(srv->interp,
+	    Tcl_GetString(srv->config.errorLog), NULL)) == NULL) {
+	return;
+    }
+    DmReplyClock(srv);
+    n = snprintf(line, sizeof(line), "[%s] %s: ", srv->logDate, peer);
+    va_start(ap, format);
+    n += vsnprintf(line + n, sizeof(line) - (size_t) n - 1, format, ap);
+    va_end(ap);
+    if (n > (int) sizeof(line) - 2) {
+	n = (int) sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+    Tcl_Write(chan, line, n);
 }

@@ -24,13 +24,14 @@
  */
 
 static const char *const optionNames[] = {
-    "-accesslog", "-default", "-followsymlinks", "-headtimeout",
+    "-accesslog", "-default", "-errorlog", "-followsymlinks", "-headtimeout",
     "-keepalivetimeout", "-maxconnections", "-maxheaders", "-maxheadersize",
     "-maxrequestline", "-myaddr", "-port", "-root", "-sendtimeout",
     "-servername", NULL
 };
 enum Option {
-    OPT_ACCESSLOG, OPT_DEFAULT, OPT_FOLLOWSYMLINKS, OPT_HEADTIMEOUT,
+    OPT_ACCESSLOG, OPT_DEFAULT, OPT_ERRORLOG, OPT_FOLLOWSYMLINKS,
+    OPT_HEADTIMEOUT,
     OPT_KEEPALIVETIMEOUT, OPT_MAXCONNECTIONS, OPT_MAXHEADERS,
     OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT,
     OPT_SENDTIMEOUT, OPT_SERVERNAME
@@ -239,13 +240,14 @@ ParseOptions(
 	}
 	switch ((enum Option) option) {
 	case OPT_ACCESSLOG:
+	case OPT_ERRORLOG:
 	    s = Tcl_GetStringFromObj(value, &len);
 	    if (len > 0) {
 		int mode;
 
 		if (Tcl_GetChannel(interp, s, &mode) == NULL) {
 		    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE",
-			    "-accesslog", NULL);
+			    optionNames[option], NULL);
 		    return TCL_ERROR;
 		}
 		if (!(mode & TCL_WRITABLE)) {
@@ -253,7 +255,8 @@ ParseOptions(
 			    "channel is not writable");
 		}
 	    }
-	    cfg->accessLog = (len > 0) ? value : NULL;
+	    *(option == OPT_ACCESSLOG ? &cfg->accessLog : &cfg->errorLog) =
+		    (len > 0) ? value : NULL;
 	    break;
 	case OPT_DEFAULT: {
 	    Tcl_Obj **names;
@@ -310,6 +313,48 @@ ParseOptions(
 	}
     }
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConfigRetain --
+ *
+ *	Takes (delta 1) or drops (delta -1) a reference to every object of a
+ *	configuration.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes reference counts; may free objects.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ConfigRetain(
+    DmConfig *cfg,
+    int delta)
+{
+    Tcl_Obj *objs[5];
+    int i;
+
+    objs[0] = cfg->root;
+    objs[1] = cfg->defaults;
+    objs[2] = cfg->serverName;
+    objs[3] = cfg->accessLog;
+    objs[4] = cfg->errorLog;
+    for (i = 0; i < 5; i++) {
+	if (objs[i] == NULL) {
+	    continue;
+	}
+	if (delta > 0) {
+	    Tcl_IncrRefCount(objs[i]);
+	} else {
+	    Tcl_DecrRefCount(objs[i]);
+	}
+    }
 }
 
 /*
@@ -417,20 +462,8 @@ ConfigCommit(
     }
 
     DmLogFlush(srv);			/* To the channel it was made for. */
-    Tcl_IncrRefCount(cfg->root);
-    Tcl_IncrRefCount(cfg->defaults);
-    Tcl_IncrRefCount(cfg->serverName);
-    if (cfg->accessLog) {
-	Tcl_IncrRefCount(cfg->accessLog);
-    }
-    if (old->root) {
-	Tcl_DecrRefCount(old->root);
-	Tcl_DecrRefCount(old->defaults);
-	Tcl_DecrRefCount(old->serverName);
-    }
-    if (old->accessLog) {
-	Tcl_DecrRefCount(old->accessLog);
-    }
+    ConfigRetain(cfg, 1);
+    ConfigRetain(old, -1);
     *old = *cfg;
     if (srv->timerAt != 0) {
 	DmTimerArm(srv, DmConnNextDeadline(srv));
@@ -468,6 +501,8 @@ OptionValue(
     switch ((enum Option) option) {
     case OPT_ACCESSLOG:
 	return cfg->accessLog ? cfg->accessLog : Tcl_NewObj();
+    case OPT_ERRORLOG:
+	return cfg->errorLog ? cfg->errorLog : Tcl_NewObj();
     case OPT_DEFAULT:
 	return cfg->defaults;
     case OPT_FOLLOWSYMLINKS:
@@ -767,6 +802,10 @@ DmServerClose(
 	Tcl_DecrRefCount(srv->config.accessLog);
 	srv->config.accessLog = NULL;
     }
+    if (srv->config.errorLog) {
+	Tcl_DecrRefCount(srv->config.errorLog);
+	srv->config.errorLog = NULL;
+    }
     Tcl_Preserve(srv);
     DmConnServerClosing(srv);
     if (srv->numConns == 0) {
@@ -815,14 +854,7 @@ FreeServer(
     if (srv->cache != NULL) {
 	DmCacheDelete(srv->cache);
     }
-    if (srv->config.root) {
-	Tcl_DecrRefCount(srv->config.root);
-	Tcl_DecrRefCount(srv->config.defaults);
-	Tcl_DecrRefCount(srv->config.serverName);
-    }
-    if (srv->config.accessLog) {
-	Tcl_DecrRefCount(srv->config.accessLog);
-    }
+    ConfigRetain(&srv->config, -1);
     DmRetire(srv);
 }
 

@@ -9,7 +9,7 @@
 # See the file "LICENSE" for terms of use.
 
 namespace eval ::dustmote {
-    namespace export serve pump mimetype onsignal main url
+    namespace export serve pump mimetype onsignal setuser main url
 }
 
 # dustmote::url --
@@ -43,7 +43,9 @@ proc ::dustmote::url {server} {
 #
 # Arguments:
 #	argv	Options of dustmote::serve; -root defaults to the current
-#		directory and -port to 8080.  -accesslog defaults to stdout.
+#		directory and -port to 8080, -accesslog to stdout and
+#		-errorlog to stderr.  Also -user NAME and -group NAME: the
+#		user (and group) to serve as once the port is bound.
 #
 # Results:
 #	None; exits the process.  Exit status 0 after SIGINT or SIGTERM, 1
@@ -55,7 +57,20 @@ proc ::dustmote::main {argv} {
 		?-option value ...?\n(the options of dustmote::serve)"
 	exit 2
     }
-    set options [dict merge {-root . -port 8080 -accesslog stdout} $argv]
+    set options [dict merge {-root . -port 8080 -accesslog stdout
+	-errorlog stderr} $argv]
+    # -user and -group are the launcher's own: "setuser" takes them.
+    set identity {}
+    foreach option {-user -group} {
+	if {[dict exists $options $option]} {
+	    lappend identity [dict get $options $option]
+	    set options [dict remove $options $option]
+	}
+    }
+    if {[dict exists $argv -group] && ![dict exists $argv -user]} {
+	puts stderr "dustmote: -group needs -user"
+	exit 2
+    }
     # A write per log line would cost more than serving the request:
     # buffer, and flush a few times a second.
     fconfigure stdout -buffering full
@@ -69,6 +84,12 @@ proc ::dustmote::main {argv} {
     }
     if {[catch {serve {*}$options} server]} {
 	puts stderr "dustmote: $server"
+	exit 1
+    }
+    # The port (perhaps below 1024) is bound and the root open: from here
+    # on the server needs no privileges.
+    if {[llength $identity] && [catch {setuser {*}$identity} msg]} {
+	puts stderr "dustmote: $msg"
 	exit 1
     }
     puts stdout "dustmote: serving [file normalize [$server cget -root]]\

@@ -116,6 +116,34 @@ Put4(
 /*
  *----------------------------------------------------------------------
  *
+ * PutTime --
+ *
+ *	Writes "hh:mm:ss".
+ *
+ * Results:
+ *	The position after it.
+ *
+ * Side effects:
+ *	Writes 8 bytes to buf.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static char *
+PutTime(
+    char *buf,
+    const CivilTime *ct)
+{
+    buf = Put2(buf, ct->hour);
+    *buf++ = ':';
+    buf = Put2(buf, ct->minute);
+    *buf++ = ':';
+    return Put2(buf, ct->second);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmFormatHttpDate --
  *
  *	Formats "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -149,11 +177,7 @@ DmFormatHttpDate(
     *p++ = ' ';
     p = Put4(p, ct.year);
     *p++ = ' ';
-    p = Put2(p, ct.hour);
-    *p++ = ':';
-    p = Put2(p, ct.minute);
-    *p++ = ':';
-    p = Put2(p, ct.second);
+    p = PutTime(p, &ct);
     memcpy(p, " GMT", 5);
 }
 
@@ -189,10 +213,6 @@ DmFormatLogDate(
     *p++ = '/';
     p = Put4(p, ct.year);
     *p++ = ':';
-    p = Put2(p, ct.hour);
-    *p++ = ':';
-    p = Put2(p, ct.minute);
-    *p++ = ':';
-    p = Put2(p, ct.second);
+    p = PutTime(p, &ct);
     memcpy(p, " +0000", 7);
 }

@@ -11,6 +11,7 @@
  */
 
 #include "dmHttp.h"
+#include "dmAscii.h"
 
 #include <string.h>
 
@@ -706,36 +707,6 @@ DmChunkedInit(
 /*
  *----------------------------------------------------------------------
  *
- * HexValue --
- *
- *	The value of one hexadecimal digit.
- *
- * Results:
- *	0..15, or -1 if c is not a hex digit.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-HexValue(
-    int c)
-{
-    if (c >= '0' && c <= '9') {
-	return c - '0';
-    }
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') {
-	return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * DmChunkedDecode --
  *
  *	Runs the chunked-body grammar of RFC 9112 7.1 over the next bytes
@@ -800,7 +771,7 @@ DmChunkedDecode(
 
 	switch (ch->state) {
 	case CH_SIZE:
-	    d = HexValue(c);
+	    d = DmHexValue(c);
 	    if (d >= 0) {
 		if (++ch->digits > MAX_CHUNK_DIGITS) {
 		    ch->state = CH_ERROR;

@@ -10,38 +10,9 @@
  */
 
 #include "dmPath.h"
+#include "dmAscii.h"
 
 #include <string.h>
-
-/*
- *----------------------------------------------------------------------
- *
- * HexValue --
- *
- *	The value of one hexadecimal digit.
- *
- * Results:
- *	0..15, or -1 if c is not a hex digit.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-HexValue(
-    int c)
-{
-    if (c >= '0' && c <= '9') {
-	return c - '0';
-    }
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') {
-	return c - 'a' + 10;
-    }
-    return -1;
-}
 
 /*
  *----------------------------------------------------------------------
@@ -192,8 +163,8 @@ DmNormalizePath(
 	    if (c == '%') {
 		int hi, lo;
 
-		if (end - p < 2 || (hi = HexValue(p[0])) < 0
-			|| (lo = HexValue(p[1])) < 0) {
+		if (end - p < 2 || (hi = DmHexValue(p[0])) < 0
+			|| (lo = DmHexValue(p[1])) < 0) {
 		    return 400;
 		}
 		c = hi * 16 + lo;

@@ -789,7 +789,7 @@ void
 DmServerClose(
     DmServer *srv)
 {
-    int fd = srv->listen.fd;
+    int fd = srv->listen.fd, i;
 
     if (srv->closing) {
 	return;
@@ -798,13 +798,13 @@ DmServerClose(
     DmWatchStop(&srv->listen);
     DmNetClose(fd);
     DmLogFlush(srv);
-    if (srv->config.accessLog) {
-	Tcl_DecrRefCount(srv->config.accessLog);
-	srv->config.accessLog = NULL;
-    }
-    if (srv->config.errorLog) {
-	Tcl_DecrRefCount(srv->config.errorLog);
-	srv->config.errorLog = NULL;
+    for (i = 0; i < 2; i++) {
+	Tcl_Obj **logPtr = i ? &srv->config.errorLog : &srv->config.accessLog;
+
+	if (*logPtr != NULL) {
+	    Tcl_DecrRefCount(*logPtr);
+	    *logPtr = NULL;
+	}
     }
     Tcl_Preserve(srv);
     DmConnServerClosing(srv);

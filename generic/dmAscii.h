@@ -1,0 +1,44 @@
+/*
+ * dmAscii.h --
+ *
+ *	Character helpers shared by the pure C parsers, locale-free (the C
+ *	library's ctype functions depend on the locale).
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#ifndef DM_ASCII_H
+#define DM_ASCII_H
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmHexValue --
+ *
+ *	The value of one hexadecimal digit.
+ *
+ * Results:
+ *	0..15, or -1 if c is not a hex digit.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static inline int
+DmHexValue(
+    int c)
+{
+    if (c >= '0' && c <= '9') {
+	return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+	return c - 'a' + 10;
+    }
+    return -1;
+}
+
+#endif /* DM_ASCII_H */

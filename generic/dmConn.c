@@ -433,6 +433,10 @@ ConnInput(
 	DmRequest req;
 	long r;
 
+	if (conn->state != CONN_READ) {
+	    break;			/* The rest waits for the reply: even a
+					 * bad body must not answer into it. */
+	}
 	if (conn->bodyKind != DM_BODY_NONE) {
 	    r = SkipBody(conn, buf + pos, len - pos);
 	    if (r < 0) {
@@ -440,9 +444,6 @@ ConnInput(
 	    }
 	    pos += (size_t) r;
 	    continue;
-	}
-	if (conn->state != CONN_READ) {
-	    break;			/* Later requests wait for the reply. */
 	}
 	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req);
 	if (r == DM_PARSE_MORE) {

@@ -109,6 +109,9 @@ DmNormalizePath(
     size_t o = 0;
     size_t segStart;
 
+    if (len == 0) {
+	return 400;
+    }
     if (outSize < 2) {
 	return 414;
     }

@@ -217,6 +217,43 @@ SignalNumber(
 /*
  *----------------------------------------------------------------------
  *
+ * OpenPipe --
+ *
+ *	Opens the signal pipe, non-blocking (a full pipe must never block
+ *	the handler) and close-on-exec (atomically where pipe2 exists, so a
+ *	child started meanwhile by another thread cannot inherit it).
+ *
+ * Results:
+ *	0, or -1 with errno set.
+ *
+ * Side effects:
+ *	Fills pipeFds.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+OpenPipe(void)
+{
+#ifdef HAVE_PIPE2
+    return pipe2(pipeFds, O_NONBLOCK | O_CLOEXEC);
+#else
+    int i;
+
+    if (pipe(pipeFds) < 0) {
+	return -1;
+    }
+    for (i = 0; i < 2; i++) {
+	fcntl(pipeFds[i], F_SETFL, fcntl(pipeFds[i], F_GETFL) | O_NONBLOCK);
+	fcntl(pipeFds[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+#endif
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmOnsignalObjCmd --
  *
  *	Implements "dustmote::onsignal signals ?script?": sets the script
@@ -268,15 +305,11 @@ DmOnsignalObjCmd(
 	return TCL_OK;
     }
     if (pipeFds[0] < 0) {
-	if (pipe(pipeFds) < 0 || DmWatchStart(&pipeWatch, pipeFds[0],
+	if (OpenPipe() < 0 || DmWatchStart(&pipeWatch, pipeFds[0],
 		DM_READABLE, PipeReadable, NULL) < 0) {
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "cannot watch signals: %s", Tcl_PosixError(interp)));
 	    return TCL_ERROR;
-	}
-	for (i = 0; i < 2; i++) {
-	    fcntl(pipeFds[i], F_SETFL, fcntl(pipeFds[i], F_GETFL) | O_NONBLOCK);
-	    fcntl(pipeFds[i], F_SETFD, FD_CLOEXEC);
 	}
     }
     Tcl_DontCallWhenDeleted(interp, InterpDeleted, NULL);

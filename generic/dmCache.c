@@ -2,12 +2,18 @@
  * dmCache.c --
  *
  *	A cache of small files, keyed by their normalised request path, so a
- *	popular file costs one stat per request instead of an open, a read
- *	and a close.  Every hit is checked against the file as it is now
- *	(device, inode, size, and modification and change times to the
- *	nanosecond): a file that was written, replaced, chmod'ed or removed
- *	is never served from here.  The least recently used files go first
- *	when the cache is full.
+ *	popular file costs no open, read and close.  A file that was written,
+ *	replaced, chmod'ed or removed is never served from here:
+ *
+ *	- Where the system reports changes (dmChange.c), a file is watched
+ *	  before it is read, with every directory on its path.  A hit then
+ *	  asks once whether anything changed since the request arrived; if
+ *	  something did, the hit is checked as below and trusted again.
+ *	- Otherwise every hit is checked against the file as it is now
+ *	  (device, inode, size, and modification and change times to the
+ *	  nanosecond) with one stat.
+ *
+ *	The least recently used files go first when the cache is full.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -21,6 +27,9 @@ struct DmCacheEntry {
     Tcl_HashEntry *hPtr;	/* Its slot in the table. */
     DmCacheEntry *prev, *next;	/* Most recently used first. */
     DmFileInfo info;		/* The version held. */
+    int wd;			/* The file's watch, or -1. */
+    uint64_t epoch;		/* Known current in this change epoch; 0 if
+				 * never. */
     char lastModified[DM_HTTP_DATE_LEN + 1];
     char data[1];		/* info.size bytes. */
 };
@@ -29,6 +38,10 @@ struct DmCache {
     Tcl_HashTable table;	/* Path -> DmCacheEntry *. */
     DmCacheEntry *head, *tail;
     size_t bytes, maxBytes;	/* File bytes held, and the most allowed. */
+    DmChange *change;		/* Change source, or NULL: stat every hit. */
+    uint64_t epoch;		/* Counts the looks that found changes. */
+    uint64_t checkedSeq;	/* The input last followed by a look. */
+    uint64_t hits, stats;	/* Hits, and the hits that needed a stat. */
 };
 
 /*
@@ -56,6 +69,8 @@ DmCacheCreate(
     if (cache != NULL) {
 	Tcl_InitHashTable(&cache->table, TCL_STRING_KEYS);
 	cache->maxBytes = maxBytes;
+	cache->change = DmChangeCreate();
+	cache->epoch = 1;
     }
     return cache;
 }
@@ -65,6 +80,9 @@ DmCacheDelete(
     DmCache *cache)
 {
     DmCacheFlush(cache);
+    if (cache->change != NULL) {
+	DmChangeDelete(cache->change);
+    }
     Tcl_DeleteHashTable(&cache->table);
     free(cache);
 }
@@ -111,6 +129,9 @@ Remove(
     Unlink(cache, e);
     Tcl_DeleteHashEntry(e->hPtr);
     cache->bytes -= (size_t) e->info.size;
+    if (e->wd >= 0) {
+	DmChangeRelease(cache->change, e->wd);
+    }
     free(e);
 }
 
@@ -126,7 +147,7 @@ Remove(
  *	None.
  *
  * Side effects:
- *	Frees every entry.
+ *	Frees every entry; forgets the watched directories.
  *
  *----------------------------------------------------------------------
  */
@@ -137,6 +158,9 @@ DmCacheFlush(
 {
     while (cache->head != NULL) {
 	Remove(cache, cache->head);
+    }
+    if (cache->change != NULL) {
+	DmChangeForgetDirs(cache->change);
     }
 }
 
@@ -169,19 +193,81 @@ SameVersion(
 /*
  *----------------------------------------------------------------------
  *
+ * IsCurrent --
+ *
+ *	Whether an entry still holds the file its path names now.  A watched
+ *	entry is trusted while no change was seen since it was last known
+ *	current, and the changes are looked for once after each new input,
+ *	so a change made before a request was sent is always seen.  The
+ *	others, and a watched one after a change, are checked by one stat:
+ *	the version held was opened under the server's rules, and a path
+ *	that now leads elsewhere leads to another inode.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	May read change events and stat the file; a watched entry that
+ *	passes the stat is trusted again.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+IsCurrent(
+    DmCache *cache,
+    DmCacheEntry *e,
+    int rootFd,
+    const char *path,
+    uint64_t inputSeq)
+{
+    DmFileInfo now;
+
+    if (e->wd >= 0) {
+	if (inputSeq > cache->checkedSeq) {
+	    if (DmChangePending(cache->change)) {
+		cache->epoch++;
+	    }
+	    cache->checkedSeq = inputSeq;
+	}
+	if (e->epoch == cache->epoch) {
+	    return 1;
+	}
+
+	/*
+	 * Trusted again only if the path is still all real, watched
+	 * directories and its last name is the watched file itself.
+	 */
+
+	cache->stats++;
+	if (!DmChangeWatchDirs(cache->change, rootFd, path)
+		|| DmFileStat(rootFd, path, 1, &now) < 0
+		|| !SameVersion(&now, &e->info)) {
+	    return 0;
+	}
+	e->epoch = cache->epoch;
+	return 1;
+    }
+    cache->stats++;
+    return DmFileStat(rootFd, path, 0, &now) == 0
+	    && SameVersion(&now, &e->info);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmCacheGet --
  *
  *	Looks a path up and checks that the file it names now is the
- *	version held.  The path need not be opened again: the version held
- *	was opened under the server's rules, and a path that now leads
- *	elsewhere leads to another inode.
+ *	version held.  inputSeq numbers the socket read that brought the
+ *	request (DmServer.inputSeq).
  *
  * Results:
  *	The entry with *dataPtr and *infoPtr set, or NULL (a stale entry is
  *	dropped).
  *
  * Side effects:
- *	One stat; marks the entry as most recently used.
+ *	See IsCurrent; marks the entry as most recently used.
  *
  *----------------------------------------------------------------------
  */
@@ -191,21 +277,22 @@ DmCacheGet(
     DmCache *cache,
     int rootFd,
     const char *path,
+    uint64_t inputSeq,
     const char **dataPtr,
     DmFileInfo *infoPtr)
 {
     Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&cache->table, path);
     DmCacheEntry *e;
-    DmFileInfo now;
 
     if (hPtr == NULL) {
 	return NULL;
     }
     e = Tcl_GetHashValue(hPtr);
-    if (DmFileStat(rootFd, path, &now) < 0 || !SameVersion(&now, &e->info)) {
+    if (!IsCurrent(cache, e, rootFd, path, inputSeq)) {
 	Remove(cache, e);
 	return NULL;
     }
+    cache->hits++;
     if (cache->head != e) {
 	Unlink(cache, e);
 	e->next = cache->head;
@@ -220,17 +307,64 @@ DmCacheGet(
 /*
  *----------------------------------------------------------------------
  *
+ * DmCacheWatch --
+ *
+ *	Starts watching a file the cache may keep, before it is read, so a
+ *	write racing the read is seen as a change.  Only a file reached
+ *	through real directories and by its own name (no symlink) is
+ *	watched: a change behind a link would not be reported.
+ *
+ * Results:
+ *	A ticket for DmCachePut; its wd is -1 if the file is not watched.
+ *
+ * Side effects:
+ *	May add watches and stat the file.
+ *
+ *----------------------------------------------------------------------
+ */
+
+DmCacheTicket
+DmCacheWatch(
+    DmCache *cache,
+    int rootFd,
+    const char *path,
+    int fd,
+    const DmFileInfo *infoPtr)
+{
+    DmCacheTicket ticket = { -1, 0 };
+    DmFileInfo now;
+    int wd;
+
+    if (cache->change == NULL || infoPtr->size > cache->maxBytes / 8
+	    || !DmChangeWatchDirs(cache->change, rootFd, path)
+	    || (wd = DmChangeWatchFile(cache->change, fd)) < 0) {
+	return ticket;
+    }
+    if (DmFileStat(rootFd, path, 1, &now) < 0
+	    || !SameVersion(&now, infoPtr)) {
+	DmChangeRelease(cache->change, wd);
+	return ticket;
+    }
+    ticket.wd = wd;
+    ticket.epoch = cache->epoch;
+    return ticket;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmCachePut --
  *
- *	Keeps a copy of a file just read, making room by dropping the least
- *	recently used ones.  A file larger than an eighth of the cache is
- *	not kept, so one file cannot empty it.
+ *	Keeps a copy of a file just read, if len (what the read gave) is
+ *	the whole file, making room by dropping the least recently used
+ *	ones.  A file larger than an eighth of the cache is not kept, so one
+ *	file cannot empty it.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Allocates the entry; may free others.
+ *	Allocates the entry; may free others.  Takes the ticket's watch.
  *
  *----------------------------------------------------------------------
  */
@@ -240,21 +374,26 @@ DmCachePut(
     DmCache *cache,
     const char *path,
     const DmFileInfo *infoPtr,
-    const char *data)
+    const char *data,
+    long len,
+    DmCacheTicket ticket)
 {
     size_t size = (size_t) infoPtr->size;
     Tcl_HashEntry *hPtr;
-    DmCacheEntry *e;
+    DmCacheEntry *e = NULL;
     int isNew;
 
-    if (infoPtr->size > cache->maxBytes / 8) {
-	return;
+    if (len >= 0 && (uint64_t) len == infoPtr->size
+	    && infoPtr->size <= cache->maxBytes / 8) {
+	while (cache->bytes + size > cache->maxBytes) {
+	    Remove(cache, cache->tail);
+	}
+	e = malloc(sizeof(DmCacheEntry) + size);
     }
-    while (cache->bytes + size > cache->maxBytes) {
-	Remove(cache, cache->tail);
-    }
-    e = malloc(sizeof(DmCacheEntry) + size);
     if (e == NULL) {
+	if (ticket.wd >= 0) {
+	    DmChangeRelease(cache->change, ticket.wd);
+	}
 	return;
     }
     hPtr = Tcl_CreateHashEntry(&cache->table, path, &isNew);
@@ -264,6 +403,8 @@ DmCachePut(
     }
     e->hPtr = hPtr;
     e->info = *infoPtr;
+    e->wd = ticket.wd;
+    e->epoch = ticket.epoch;
     DmFormatHttpDate(infoPtr->mtime, e->lastModified);
     memcpy(e->data, data, size);
     e->prev = NULL;
@@ -276,6 +417,33 @@ DmCachePut(
     cache->head = e;
     cache->bytes += size;
     Tcl_SetHashValue(hPtr, e);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmCacheCounts --
+ *
+ *	The cache's counters, for the server's stats.
+ *
+ * Results:
+ *	*hitsPtr: requests answered from the cache; *statsPtr: those that
+ *	needed a stat of the file first.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmCacheCounts(
+    const DmCache *cache,
+    uint64_t *hitsPtr,
+    uint64_t *statsPtr)
+{
+    *hitsPtr = cache->hits;
+    *statsPtr = cache->stats;
 }
 
 /*

@@ -45,6 +45,7 @@ struct DmConn {
 				 * was an error and input may be left. */
     char *in;			/* Input not yet processed (malloc'ed), */
     size_t inLen;		/* NULL when there is none. */
+    uint64_t inputSeq;		/* srv->inputSeq of the last read. */
     char *out;			/* Reply bytes the socket did not take */
     size_t outLen, outPos;	/* yet (malloc'ed). */
     int fileFd;			/* File still to send after out, or -1, */
@@ -423,6 +424,7 @@ ConnInput(
 	}
 	if (n > 0) {
 	    len += (size_t) n;
+	    conn->inputSeq = ++srv->inputSeq;
 	}
     }
     if (conn->state == CONN_LINGER) {
@@ -1021,7 +1023,7 @@ HandleRequest(
 	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
     }
     if (path[pathLen - 1] != '/' && (entry = DmCacheGet(srv->cache,
-	    srv->rootFd, path, &data, &info)) != NULL) {
+	    srv->rootFd, path, conn->inputSeq, &data, &info)) != NULL) {
 	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
 		DmCacheLastModified(entry));
     }
@@ -1032,21 +1034,22 @@ HandleRequest(
     }
 
     /*
-     * A small file is read whole, kept in the cache if it was read
-     * whole, and sent with its head in one write; the head tells the
-     * length actually read even if the file changed since fstat.
+     * A small file is read whole (watched for changes first), kept in
+     * the cache if it was read whole, and sent with its head in one
+     * write; the head tells the length actually read even if the file
+     * changed since fstat.
      */
 
     if (!headOnly && info.size <= DM_SMALL_FILE) {
 	char *body = srv->scratch + srv->inputRoom + srv->headRoom;
+	DmCacheTicket ticket = DmCacheWatch(srv->cache, srv->rootFd, path,
+		fd, &info);
 	long n = DmFileRead(fd, body, (size_t) info.size, 0);
 
 	DmFileClose(fd);
+	DmCachePut(srv->cache, path, &info, body, n, ticket);
 	if (n < 0) {
 	    return ReplyError(conn, 500, 0, req, NULL, NULL, 0);
-	}
-	if ((uint64_t) n == info.size) {
-	    DmCachePut(srv->cache, path, &info, body);
 	}
 	info.size = (uint64_t) n;
 	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL);

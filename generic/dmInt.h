@@ -111,7 +111,24 @@ MODULE_SCOPE long	DmFileRead(int fd, char *buf, size_t len,
 MODULE_SCOPE void	DmFileClose(int fd);
 MODULE_SCOPE int	DmFileIsRegular(int fd);
 MODULE_SCOPE int	DmFileStat(int rootFd, const char *relPath,
-			    DmFileInfo *infoPtr);
+			    int noFollow, DmFileInfo *infoPtr);
+
+/*
+ *----------------------------------------------------------------
+ * Change notification for the cache (unix/dmChange.c).
+ *----------------------------------------------------------------
+ */
+
+typedef struct DmChange DmChange;
+
+MODULE_SCOPE DmChange *	DmChangeCreate(void);
+MODULE_SCOPE void	DmChangeDelete(DmChange *ch);
+MODULE_SCOPE void	DmChangeForgetDirs(DmChange *ch);
+MODULE_SCOPE int	DmChangePending(DmChange *ch);
+MODULE_SCOPE int	DmChangeWatchDirs(DmChange *ch, int rootFd,
+			    const char *relPath);
+MODULE_SCOPE int	DmChangeWatchFile(DmChange *ch, int fd);
+MODULE_SCOPE void	DmChangeRelease(DmChange *ch, int wd);
 
 /*
  *----------------------------------------------------------------
@@ -122,14 +139,29 @@ MODULE_SCOPE int	DmFileStat(int rootFd, const char *relPath,
 typedef struct DmCacheEntry DmCacheEntry;
 typedef struct DmCache DmCache;
 
+/*
+ * What DmCacheWatch learnt before a file was read, for DmCachePut.
+ */
+
+typedef struct DmCacheTicket {
+    int wd;			/* The file's watch, or -1: stat every hit. */
+    uint64_t epoch;		/* The change epoch the watch started in. */
+} DmCacheTicket;
+
 MODULE_SCOPE DmCache *	DmCacheCreate(size_t maxBytes);
 MODULE_SCOPE void	DmCacheDelete(DmCache *cache);
 MODULE_SCOPE void	DmCacheFlush(DmCache *cache);
 MODULE_SCOPE const DmCacheEntry *DmCacheGet(DmCache *cache, int rootFd,
-			    const char *path, const char **dataPtr,
-			    DmFileInfo *infoPtr);
+			    const char *path, uint64_t inputSeq,
+			    const char **dataPtr, DmFileInfo *infoPtr);
+MODULE_SCOPE DmCacheTicket DmCacheWatch(DmCache *cache, int rootFd,
+			    const char *path, int fd,
+			    const DmFileInfo *infoPtr);
 MODULE_SCOPE void	DmCachePut(DmCache *cache, const char *path,
-			    const DmFileInfo *infoPtr, const char *data);
+			    const DmFileInfo *infoPtr, const char *data,
+			    long len, DmCacheTicket ticket);
+MODULE_SCOPE void	DmCacheCounts(const DmCache *cache,
+			    uint64_t *hitsPtr, uint64_t *statsPtr);
 MODULE_SCOPE const char *DmCacheLastModified(const DmCacheEntry *entry);
 
 /*
@@ -206,6 +238,9 @@ struct DmServer {
     Tcl_TimerToken timerToken;	/* Fires at the earliest deadline. */
     int64_t timerAt;		/* When it fires (ms), 0 if not armed. */
     uint64_t accepted, requests; /* Counters for stats. */
+    uint64_t inputSeq;		/* Counts reads from sockets, so the cache
+				 * knows which requests came after its last
+				 * look for changes. */
     DmCache *cache;		/* Small files, by normalised path. */
     char *scratch;		/* Input and reply assembly, shared by all
 				 * connections (one event at a time): input

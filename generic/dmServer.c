@@ -722,6 +722,7 @@ ServerObjCmd(
 	}
     case SUB_STATS: {
 	Tcl_Obj *d = Tcl_NewDictObj();
+	uint64_t hits, stats;
 
 	if (objc != 2) {
 	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
@@ -733,6 +734,11 @@ ServerObjCmd(
 		Tcl_NewWideIntObj((Tcl_WideInt) srv->requests));
 	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("accepted", -1),
 		Tcl_NewWideIntObj((Tcl_WideInt) srv->accepted));
+	DmCacheCounts(srv->cache, &hits, &stats);
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("cachehits", -1),
+		Tcl_NewWideIntObj((Tcl_WideInt) hits));
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("cachestats", -1),
+		Tcl_NewWideIntObj((Tcl_WideInt) stats));
 	Tcl_SetObjResult(interp, d);
 	return TCL_OK;
     }

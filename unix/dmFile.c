@@ -249,7 +249,8 @@ DmFileOpenBeneath(
  *	Describes relPath below the root without opening it, for the cache
  *	to check that a file it holds is still the same version.  It does
  *	not enforce the symlink policy: the caller only trusts the answer if
- *	it names a file that was opened safely before.
+ *	it names a file that was opened safely before.  With noFollow a
+ *	final symlink is described itself, so it never matches a file.
  *
  * Results:
  *	0 with *infoPtr filled, or -1 with errno set.
@@ -264,12 +265,13 @@ int
 DmFileStat(
     int rootFd,
     const char *relPath,
+    int noFollow,
     DmFileInfo *infoPtr)
 {
     struct stat st;
 
-    if (fstatat(rootFd, (relPath[1] == '\0') ? "." : relPath + 1, &st, 0)
-	    < 0) {
+    if (fstatat(rootFd, (relPath[1] == '\0') ? "." : relPath + 1, &st,
+	    noFollow ? AT_SYMLINK_NOFOLLOW : 0) < 0) {
 	return -1;
     }
     FillInfo(&st, infoPtr);

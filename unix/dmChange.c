@@ -424,7 +424,8 @@ DmChangeRelease(
 #else /* !HAVE_SYS_INOTIFY_H */
 
 /*
- * No change source: the cache stats every hit.
+ * No change source: DmChangeCreate fails, so the cache stats every hit and
+ * never calls the others.
  */
 
 DmChange *
@@ -433,12 +434,47 @@ DmChangeCreate(void)
     return NULL;
 }
 
-void DmChangeDelete(TCL_UNUSED(DmChange *)) {}
-void DmChangeForgetDirs(TCL_UNUSED(DmChange *)) {}
-int DmChangePending(TCL_UNUSED(DmChange *)) { return 1; }
-int DmChangeWatchDirs(TCL_UNUSED(DmChange *), TCL_UNUSED(int),
-	TCL_UNUSED(const char *)) { return 0; }
-int DmChangeWatchFile(TCL_UNUSED(DmChange *), TCL_UNUSED(int)) { return -1; }
-void DmChangeRelease(TCL_UNUSED(DmChange *), TCL_UNUSED(int)) {}
+void
+DmChangeDelete(
+    TCL_UNUSED(DmChange *))
+{
+}
+
+void
+DmChangeForgetDirs(
+    TCL_UNUSED(DmChange *))
+{
+}
+
+int
+DmChangePending(
+    TCL_UNUSED(DmChange *))
+{
+    return 1;
+}
+
+int
+DmChangeWatchDirs(
+    TCL_UNUSED(DmChange *),
+    TCL_UNUSED(int),
+    TCL_UNUSED(const char *))
+{
+    return 0;
+}
+
+int
+DmChangeWatchFile(
+    TCL_UNUSED(DmChange *),
+    TCL_UNUSED(int))
+{
+    return -1;
+}
+
+void
+DmChangeRelease(
+    TCL_UNUSED(DmChange *),
+    TCL_UNUSED(int))
+{
+}
 
 #endif /* HAVE_SYS_INOTIFY_H */

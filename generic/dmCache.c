@@ -44,6 +44,9 @@ struct DmCache {
     uint64_t hits, stats;	/* Hits, and the hits that needed a stat. */
 };
 
+static void	Empty(DmCache *cache);
+static void	Remove(DmCache *cache, DmCacheEntry *e);
+
 /*
  *----------------------------------------------------------------------
  *
@@ -79,7 +82,7 @@ void
 DmCacheDelete(
     DmCache *cache)
 {
-    DmCacheFlush(cache);
+    Empty(cache);
     if (cache->change != NULL) {
 	DmChangeDelete(cache->change);
     }
@@ -138,6 +141,31 @@ Remove(
 /*
  *----------------------------------------------------------------------
  *
+ * Empty --
+ *
+ *	Removes every entry.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Frees the entries and releases their watches.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Empty(
+    DmCache *cache)
+{
+    while (cache->head != NULL) {
+	Remove(cache, cache->head);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmCacheFlush --
  *
  *	Empties the cache: the root or the symlink policy changed, so what
@@ -147,7 +175,8 @@ Remove(
  *	None.
  *
  * Side effects:
- *	Frees every entry; forgets the watched directories.
+ *	Frees every entry; drops every watch by starting a new change
+ *	source, so the old tree's directories are no longer watched.
  *
  *----------------------------------------------------------------------
  */
@@ -156,11 +185,10 @@ void
 DmCacheFlush(
     DmCache *cache)
 {
-    while (cache->head != NULL) {
-	Remove(cache, cache->head);
-    }
+    Empty(cache);
     if (cache->change != NULL) {
-	DmChangeForgetDirs(cache->change);
+	DmChangeDelete(cache->change);
+	cache->change = DmChangeCreate();
     }
 }
 

@@ -123,7 +123,6 @@ typedef struct DmChange DmChange;
 
 MODULE_SCOPE DmChange *	DmChangeCreate(void);
 MODULE_SCOPE void	DmChangeDelete(DmChange *ch);
-MODULE_SCOPE void	DmChangeForgetDirs(DmChange *ch);
 MODULE_SCOPE int	DmChangePending(DmChange *ch);
 MODULE_SCOPE int	DmChangeWatchDirs(DmChange *ch, int rootFd,
 			    const char *relPath);

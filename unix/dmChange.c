@@ -157,10 +157,10 @@ DmChangeDelete(
 /*
  *----------------------------------------------------------------------
  *
- * DmChangeForgetDirs --
+ * ForgetDirs --
  *
  *	Forgets which directory paths are watched, so the next use watches
- *	them again by path: the root changed, or a directory moved.  Watches
+ *	them again by path: a directory moved or a mount changed.  Watches
  *	already made stay; adding one again returns the same one.
  *
  * Results:
@@ -172,8 +172,8 @@ DmChangeDelete(
  *----------------------------------------------------------------------
  */
 
-void
-DmChangeForgetDirs(
+static void
+ForgetDirs(
     DmChange *ch)
 {
     Tcl_DeleteHashTable(&ch->dirs);
@@ -244,7 +244,7 @@ DmChangePending(
 	}
     }
     if (forget) {
-	DmChangeForgetDirs(ch);
+	ForgetDirs(ch);
     }
     return changed;
 }
@@ -436,12 +436,6 @@ DmChangeCreate(void)
 
 void
 DmChangeDelete(
-    TCL_UNUSED(DmChange *))
-{
-}
-
-void
-DmChangeForgetDirs(
     TCL_UNUSED(DmChange *))
 {
 }

@@ -7,8 +7,8 @@
  *
  *	- Where the system reports changes (dmChange.c), a file is watched
  *	  before it is read, with every directory on its path.  A hit then
- *	  asks once whether anything changed since the request arrived; if
- *	  something did, the hit is checked as below and trusted again.
+ *	  asks once whether anything changed since the request arrived (see
+ *	  IsCurrent for what it does when something did).
  *	- Otherwise every hit is checked against the file as it is now
  *	  (device, inode, size, and modification and change times to the
  *	  nanosecond) with one stat.
@@ -23,6 +23,13 @@
 
 #include <stdlib.h>
 
+/*
+ * How long a watched entry is trusted without a stat even when no change
+ * was reported: writes through a shared memory mapping send no event.
+ */
+
+#define TRUST_MS 1000
+
 struct DmCacheEntry {
     Tcl_HashEntry *hPtr;	/* Its slot in the table. */
     DmCacheEntry *prev, *next;	/* Most recently used first. */
@@ -30,6 +37,7 @@ struct DmCacheEntry {
     int wd;			/* The file's watch, or -1. */
     uint64_t epoch;		/* Known current in this change epoch; 0 if
 				 * never. */
+    int64_t checkedMs;		/* When it was last known current. */
     char lastModified[DM_HTTP_DATE_LEN + 1];
     char data[1];		/* info.size bytes. */
 };
@@ -39,7 +47,6 @@ struct DmCache {
     DmCacheEntry *head, *tail;
     size_t bytes, maxBytes;	/* File bytes held, and the most allowed. */
     DmChange *change;		/* Change source, or NULL: stat every hit. */
-    uint64_t epoch;		/* Counts the looks that found changes. */
     uint64_t checkedSeq;	/* The input last followed by a look. */
     uint64_t hits, stats;	/* Hits, and the hits that needed a stat. */
 };
@@ -73,7 +80,6 @@ DmCacheCreate(
 	Tcl_InitHashTable(&cache->table, TCL_STRING_KEYS);
 	cache->maxBytes = maxBytes;
 	cache->change = DmChangeCreate();
-	cache->epoch = 1;
     }
     return cache;
 }
@@ -223,13 +229,19 @@ SameVersion(
  *
  * IsCurrent --
  *
- *	Whether an entry still holds the file its path names now.  A watched
- *	entry is trusted while no change was seen since it was last known
- *	current, and the changes are looked for once after each new input,
- *	so a change made before a request was sent is always seen.  The
- *	others, and a watched one after a change, are checked by one stat:
- *	the version held was opened under the server's rules, and a path
- *	that now leads elsewhere leads to another inode.
+ *	Whether an entry still holds the file its path names now.
+ *
+ *	A watched entry is trusted while no change was seen since it was
+ *	last known current; the changes are looked for once after each new
+ *	input, so a change made before a request was sent is always seen.
+ *	An event on the file itself drops the entry: its times may not have
+ *	moved (they tick coarsely on some file systems).  After any other
+ *	change, and once a second anyway (inotify does not report writes
+ *	through a shared memory mapping), the entry is checked by one stat.
+ *
+ *	The others are checked by one stat on every hit: the version held
+ *	was opened under the server's rules, and a path that now leads
+ *	elsewhere leads to another inode.
  *
  * Results:
  *	1 or 0.
@@ -252,14 +264,18 @@ IsCurrent(
     DmFileInfo now;
 
     if (e->wd >= 0) {
+	DmChange *ch = cache->change;
+	int64_t ms = DmNowMs();
+
 	if (inputSeq > cache->checkedSeq) {
-	    if (DmChangePending(cache->change)) {
-		cache->epoch++;
-	    }
+	    DmChangePending(ch);
 	    cache->checkedSeq = inputSeq;
 	}
-	if (e->epoch == cache->epoch) {
+	if (e->epoch == DmChangeEpoch(ch) && ms - e->checkedMs < TRUST_MS) {
 	    return 1;
+	}
+	if (DmChangeTouched(ch, e->wd) > e->epoch) {
+	    return 0;
 	}
 
 	/*
@@ -268,12 +284,13 @@ IsCurrent(
 	 */
 
 	cache->stats++;
-	if (!DmChangeWatchDirs(cache->change, rootFd, path)
+	if (!DmChangeWatchDirs(ch, rootFd, path)
 		|| DmFileStat(rootFd, path, 1, &now) < 0
 		|| !SameVersion(&now, &e->info)) {
 	    return 0;
 	}
-	e->epoch = cache->epoch;
+	e->epoch = DmChangeEpoch(ch);
+	e->checkedMs = ms;
 	return 1;
     }
     cache->stats++;
@@ -374,7 +391,7 @@ DmCacheWatch(
 	return ticket;
     }
     ticket.wd = wd;
-    ticket.epoch = cache->epoch;
+    ticket.epoch = DmChangeEpoch(cache->change);
     return ticket;
 }
 
@@ -433,6 +450,7 @@ DmCachePut(
     e->info = *infoPtr;
     e->wd = ticket.wd;
     e->epoch = ticket.epoch;
+    e->checkedMs = DmNowMs();
     DmFormatHttpDate(infoPtr->mtime, e->lastModified);
     memcpy(e->data, data, size);
     e->prev = NULL;

@@ -124,6 +124,8 @@ typedef struct DmChange DmChange;
 MODULE_SCOPE DmChange *	DmChangeCreate(void);
 MODULE_SCOPE void	DmChangeDelete(DmChange *ch);
 MODULE_SCOPE int	DmChangePending(DmChange *ch);
+MODULE_SCOPE uint64_t	DmChangeEpoch(const DmChange *ch);
+MODULE_SCOPE uint64_t	DmChangeTouched(DmChange *ch, int wd);
 MODULE_SCOPE int	DmChangeWatchDirs(DmChange *ch, int rootFd,
 			    const char *relPath);
 MODULE_SCOPE int	DmChangeWatchFile(DmChange *ch, int fd);

@@ -5,13 +5,18 @@
  *	so that a hit needs no stat of the file.  On Linux the cache's
  *	directories and files are watched with inotify, and the mount table
  *	through /proc/self/mountinfo, since a mount over a directory sends no
- *	inotify event.  Elsewhere, or when watching fails, there is no change
- *	source and the cache stats the file on every hit.
+ *	inotify event.  Only local file systems are watched: on NFS, FUSE or
+ *	overlayfs a change made on the other side sends no event.  Elsewhere,
+ *	or when watching fails, the cache stats the file on every hit.
  *
  *	The answer is only as good as its order: a change that completed
  *	before a request was sent has queued its event before the request
  *	arrived.  The cache therefore asks (DmChangePending) after reading a
  *	request and before answering it from memory.
+ *
+ *	Changes are counted in epochs: each look that finds events starts a
+ *	new one, and a file watch remembers the epoch in which its own file
+ *	last had an event.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -30,6 +35,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/statfs.h>
 
 /*
  * What a watched directory reports: anything that can change what a name
@@ -45,7 +51,7 @@
 
 /*
  * Events after which a directory path may name another directory, so
- * the record of watched directories is forgotten and rebuilt on use.
+ * the directory watches are dropped and made again on use.
  */
 
 #define PATH_EVENTS (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF \
@@ -58,13 +64,47 @@
 
 #define MAX_WATCHES 4096
 
+/*
+ * File systems whose every change goes through this kernel's inodes, so
+ * inotify sees it (the values of <linux/magic.h>, not all of which older
+ * headers have).
+ */
+
+static const unsigned long localFsTypes[] = {
+    0xEF53,		/* ext2, ext3, ext4 */
+    0x58465342,		/* xfs */
+    0x9123683E,		/* btrfs */
+    0x01021994,		/* tmpfs */
+    0x858458F6,		/* ramfs */
+    0xF2F52010,		/* f2fs */
+    0x3153464A,		/* jfs */
+    0x52654973,		/* reiserfs */
+    0xCA451A4E,		/* bcachefs */
+    0x4D44,		/* vfat, msdos */
+    0x2011BAB0,		/* exfat */
+};
+
+/*
+ * A watched file: how many cache entries use the watch, and the epoch of
+ * its file's last event.
+ */
+
+typedef struct FileWatch {
+    int users;
+    uint64_t touched;
+} FileWatch;
+
 struct DmChange {
     int inotifyFd;		/* The watches' events. */
     int mountFd;		/* /proc/self/mountinfo: POLLPRI on a mount. */
     int epfd;			/* Both, for one cheap "anything?" call. */
-    Tcl_HashTable dirs;		/* Watched directory paths (relative). */
-    Tcl_HashTable files;	/* File watch descriptor -> users. */
+    uint64_t epoch;		/* Counts the looks that found changes. */
+    Tcl_HashTable dirPaths;	/* Watched directories, by relative path. */
+    Tcl_HashTable dirWatches;	/* Their watch descriptors. */
+    Tcl_HashTable files;	/* Watch descriptor -> FileWatch. */
 };
+
+static void	DropDirs(DmChange *ch);
 
 /*
  *----------------------------------------------------------------------
@@ -108,7 +148,9 @@ DmChangeCreate(void)
     if (epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->mountFd, &ev) < 0) {
 	goto fail;
     }
-    Tcl_InitHashTable(&ch->dirs, TCL_STRING_KEYS);
+    ch->epoch = 1;
+    Tcl_InitHashTable(&ch->dirPaths, TCL_STRING_KEYS);
+    Tcl_InitHashTable(&ch->dirWatches, TCL_ONE_WORD_KEYS);
     Tcl_InitHashTable(&ch->files, TCL_ONE_WORD_KEYS);
     return ch;
 
@@ -146,10 +188,18 @@ void
 DmChangeDelete(
     DmChange *ch)
 {
+    Tcl_HashSearch search;
+    Tcl_HashEntry *hPtr;
+
     close(ch->epfd);
     close(ch->mountFd);
     close(ch->inotifyFd);
-    Tcl_DeleteHashTable(&ch->dirs);
+    for (hPtr = Tcl_FirstHashEntry(&ch->files, &search); hPtr != NULL;
+	    hPtr = Tcl_NextHashEntry(&search)) {
+	free(Tcl_GetHashValue(hPtr));
+    }
+    Tcl_DeleteHashTable(&ch->dirPaths);
+    Tcl_DeleteHashTable(&ch->dirWatches);
     Tcl_DeleteHashTable(&ch->files);
     free(ch);
 }
@@ -157,27 +207,38 @@ DmChangeDelete(
 /*
  *----------------------------------------------------------------------
  *
- * ForgetDirs --
+ * DropDirs --
  *
- *	Forgets which directory paths are watched, so the next use watches
- *	them again by path: a directory moved or a mount changed.  Watches
- *	already made stay; adding one again returns the same one.
+ *	Removes every directory watch, after an event that may have changed
+ *	which directory a path names: each entry is checked and its path
+ *	watched again on its next hit.  Removing them, rather than only
+ *	forgetting them, keeps moved-away directories from holding watches.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Empties the directory record.
+ *	Removes watches (their IN_IGNORED events follow).
  *
  *----------------------------------------------------------------------
  */
 
 static void
-ForgetDirs(
+DropDirs(
     DmChange *ch)
 {
-    Tcl_DeleteHashTable(&ch->dirs);
-    Tcl_InitHashTable(&ch->dirs, TCL_STRING_KEYS);
+    Tcl_HashSearch search;
+    Tcl_HashEntry *hPtr;
+
+    for (hPtr = Tcl_FirstHashEntry(&ch->dirWatches, &search); hPtr != NULL;
+	    hPtr = Tcl_NextHashEntry(&search)) {
+	inotify_rm_watch(ch->inotifyFd,
+		PTR2INT(Tcl_GetHashKey(&ch->dirWatches, hPtr)));
+    }
+    Tcl_DeleteHashTable(&ch->dirPaths);
+    Tcl_DeleteHashTable(&ch->dirWatches);
+    Tcl_InitHashTable(&ch->dirPaths, TCL_STRING_KEYS);
+    Tcl_InitHashTable(&ch->dirWatches, TCL_ONE_WORD_KEYS);
 }
 
 /*
@@ -185,15 +246,16 @@ ForgetDirs(
  *
  * DmChangePending --
  *
- *	Whether anything watched may have changed since the last call.
- *	Takes every queued event.
+ *	Takes every queued event; any event but the end of a watch starts a
+ *	new epoch.
  *
  * Results:
- *	1 if something changed (or events were lost), else 0.
+ *	1 if something changed (or events were lost, or the look failed),
+ *	else 0.
  *
  * Side effects:
- *	Reads the inotify queue; may forget the directory record and the
- *	file watches the kernel has dropped.
+ *	Reads the inotify queue; stamps watched files with the epoch of
+ *	their events; may drop the directory watches.
  *
  *----------------------------------------------------------------------
  */
@@ -204,16 +266,20 @@ DmChangePending(
 {
     struct epoll_event ev[2];
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    int i, n, changed = 0, forget = 0;
+    int i, n, changed = 0, dropDirs = 0;
     ssize_t got;
 
     n = epoll_wait(ch->epfd, ev, 2, 0);
-    if (n <= 0) {
+    if (n == 0) {
 	return 0;			/* The common case: one cheap call. */
+    }
+    if (n < 0) {
+	ch->epoch++;			/* Cannot tell: assume a change. */
+	return 1;
     }
     for (i = 0; i < n; i++) {
 	if (ev[i].data.fd == ch->mountFd) {
-	    changed = forget = 1;	/* A mount may hide a directory. */
+	    changed = dropDirs = 1;	/* A mount may hide a directory. */
 	}
     }
     while ((got = read(ch->inotifyFd, buf, sizeof(buf))) > 0) {
@@ -221,6 +287,8 @@ DmChangePending(
 
 	while (p < buf + got) {
 	    const struct inotify_event *e = (const struct inotify_event *) p;
+	    Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&ch->files,
+		    INT2PTR(e->wd));
 
 	    /*
 	     * IN_IGNORED alone is no change: it follows a removal we made,
@@ -228,23 +296,35 @@ DmChangePending(
 	     */
 
 	    if (e->mask & IN_IGNORED) {
-		Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&ch->files,
-			INT2PTR(e->wd));
-
+		if (hPtr != NULL) {
+		    free(Tcl_GetHashValue(hPtr));
+		    Tcl_DeleteHashEntry(hPtr);
+		}
+		hPtr = Tcl_FindHashEntry(&ch->dirWatches, INT2PTR(e->wd));
 		if (hPtr != NULL) {
 		    Tcl_DeleteHashEntry(hPtr);
 		}
 	    } else {
 		changed = 1;
+		if (hPtr != NULL) {
+		    ((FileWatch *) Tcl_GetHashValue(hPtr))->touched
+			    = ch->epoch + 1;
+		}
 	    }
 	    if (e->mask & PATH_EVENTS) {
-		forget = 1;
+		dropDirs = 1;
 	    }
 	    p += sizeof(struct inotify_event) + e->len;
 	}
     }
-    if (forget) {
-	ForgetDirs(ch);
+    if (got < 0 && errno != EAGAIN) {
+	changed = dropDirs = 1;
+    }
+    if (dropDirs) {
+	DropDirs(ch);
+    }
+    if (changed) {
+	ch->epoch++;
     }
     return changed;
 }
@@ -252,36 +332,67 @@ DmChangePending(
 /*
  *----------------------------------------------------------------------
  *
- * AddWatch --
+ * DmChangeEpoch, DmChangeTouched --
  *
- *	Watches a path below the root, through the root's descriptor, so
- *	the watch names the directory actually served.
+ *	The current epoch; the epoch of a watched file's last event.
  *
  * Results:
- *	The watch descriptor, or -1.
+ *	An epoch.  DmChangeTouched gives UINT64_MAX for a watch the kernel
+ *	has dropped (its file was deleted or its file system unmounted), 0
+ *	for a file that had no event.
  *
  * Side effects:
- *	May add an inotify watch.
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+uint64_t
+DmChangeEpoch(
+    const DmChange *ch)
+{
+    return ch->epoch;
+}
+
+uint64_t
+DmChangeTouched(
+    DmChange *ch,
+    int wd)
+{
+    Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&ch->files, INT2PTR(wd));
+
+    return (hPtr == NULL) ? UINT64_MAX
+	    : ((FileWatch *) Tcl_GetHashValue(hPtr))->touched;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsLocal --
+ *
+ *	Whether a file system reports all its changes to inotify.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-AddWatch(
-    DmChange *ch,
-    int rootFd,
-    const char *rel,
-    size_t relLen,
-    uint32_t mask)
+IsLocal(
+    const struct statfs *sfs)
 {
-    char path[PATH_MAX];
-    int len = snprintf(path, sizeof(path), "/proc/self/fd/%d%s%.*s", rootFd,
-	    relLen ? "/" : "", (int) relLen, rel);
+    size_t i;
 
-    if (len < 0 || (size_t) len >= sizeof(path)) {
-	return -1;
+    for (i = 0; i < sizeof(localFsTypes) / sizeof(localFsTypes[0]); i++) {
+	if ((unsigned long) sfs->f_type == localFsTypes[i]) {
+	    return 1;
+	}
     }
-    return inotify_add_watch(ch->inotifyFd, path, mask);
+    return 0;
 }
 
 /*
@@ -292,9 +403,11 @@ AddWatch(
  *	Watches every directory a normalised path passes through, from the
  *	root down, each one only after its parent: a directory swapped for
  *	a symlink after its parent is watched is then seen as a change.
+ *	Each one is reached through the root's descriptor, so the watch is
+ *	on the directory actually served.
  *
  * Results:
- *	1 if all are watched and none is a symlink, else 0.
+ *	1 if all are watched, local and real directories, else 0.
  *
  * Side effects:
  *	May add watches and record them.
@@ -313,29 +426,43 @@ DmChangeWatchDirs(
     size_t len = 0;			/* The root comes first, as "". */
 
     for (;;) {
-	char key[PATH_MAX];
-	int isNew;
+	char path[PATH_MAX];
+	const char *key;
+	struct statfs sfs;
+	Tcl_HashEntry *hPtr;
+	int n, wd, isNew;
 
-	if (len >= sizeof(key)) {
+	n = snprintf(path, sizeof(path), "/proc/self/fd/%d/%.*s", rootFd,
+		(int) len, rel);
+	if (n < 0 || (size_t) n >= sizeof(path)) {
 	    return 0;
 	}
-	memcpy(key, rel, len);
-	key[len] = '\0';
-	if (Tcl_FindHashEntry(&ch->dirs, key) == NULL) {
-	    if (ch->dirs.numEntries >= MAX_WATCHES) {
+	key = strchr(path + sizeof("/proc/self/fd/") - 1, '/') + 1;
+	if (Tcl_FindHashEntry(&ch->dirPaths, key) == NULL) {
+	    if (ch->dirWatches.numEntries >= MAX_WATCHES) {
 		return 0;
 	    }
 
 	    /*
 	     * The root is reached through its descriptor's magic link;
-	     * each directory below must be a real directory.
+	     * each directory below must be a real directory.  (A mount
+	     * over it between the watch and statfs is reported by the
+	     * mount table.)
 	     */
 
-	    if (AddWatch(ch, rootFd, rel, len, DIR_EVENTS | IN_ONLYDIR
-		    | (len ? IN_DONT_FOLLOW : 0)) < 0) {
+	    wd = inotify_add_watch(ch->inotifyFd, path, DIR_EVENTS
+		    | IN_ONLYDIR | (len ? IN_DONT_FOLLOW : 0));
+	    if (wd < 0) {
 		return 0;
 	    }
-	    Tcl_CreateHashEntry(&ch->dirs, key, &isNew);
+	    hPtr = Tcl_CreateHashEntry(&ch->dirWatches, INT2PTR(wd), &isNew);
+	    if (statfs(path, &sfs) < 0 || !IsLocal(&sfs)) {
+		Tcl_DeleteHashEntry(hPtr);
+		inotify_rm_watch(ch->inotifyFd, wd);
+		return 0;
+	    }
+	    hPtr = Tcl_CreateHashEntry(&ch->dirPaths, key, &isNew);
+	    Tcl_SetHashValue(hPtr, INT2PTR(wd));
 	}
 	slash = strchr(slash + 1, '/');
 	if (slash == NULL) {
@@ -354,7 +481,8 @@ DmChangeWatchDirs(
  *	names (a hard link outside the root, say) are seen.
  *
  * Results:
- *	The watch descriptor, or -1.
+ *	The watch descriptor, or -1 (the file is not on a local file
+ *	system, or no watch could be made).
  *
  * Side effects:
  *	Adds a watch or a user of an existing one.
@@ -368,10 +496,13 @@ DmChangeWatchFile(
     int fd)
 {
     char path[64];
+    struct statfs sfs;
     Tcl_HashEntry *hPtr;
+    FileWatch *fw;
     int wd, isNew;
 
-    if (ch->files.numEntries >= MAX_WATCHES) {
+    if (ch->files.numEntries >= MAX_WATCHES || fstatfs(fd, &sfs) < 0
+	    || !IsLocal(&sfs)) {
 	return -1;
     }
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -380,8 +511,16 @@ DmChangeWatchFile(
 	return -1;
     }
     hPtr = Tcl_CreateHashEntry(&ch->files, INT2PTR(wd), &isNew);
-    Tcl_SetHashValue(hPtr,
-	    INT2PTR(isNew ? 1 : PTR2INT(Tcl_GetHashValue(hPtr)) + 1));
+    if (isNew) {
+	fw = calloc(1, sizeof(FileWatch));
+	if (fw == NULL) {
+	    Tcl_DeleteHashEntry(hPtr);
+	    inotify_rm_watch(ch->inotifyFd, wd);
+	    return -1;
+	}
+	Tcl_SetHashValue(hPtr, fw);
+    }
+    ((FileWatch *) Tcl_GetHashValue(hPtr))->users++;
     return wd;
 }
 
@@ -407,16 +546,16 @@ DmChangeRelease(
     int wd)
 {
     Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&ch->files, INT2PTR(wd));
-    int users;
+    FileWatch *fw;
 
     if (hPtr == NULL) {
 	return;				/* The kernel dropped it already. */
     }
-    users = PTR2INT(Tcl_GetHashValue(hPtr)) - 1;
-    if (users > 0) {
-	Tcl_SetHashValue(hPtr, INT2PTR(users));
+    fw = Tcl_GetHashValue(hPtr);
+    if (--fw->users > 0) {
 	return;
     }
+    free(fw);
     Tcl_DeleteHashEntry(hPtr);
     inotify_rm_watch(ch->inotifyFd, wd);
 }
@@ -445,6 +584,21 @@ DmChangePending(
     TCL_UNUSED(DmChange *))
 {
     return 1;
+}
+
+uint64_t
+DmChangeEpoch(
+    TCL_UNUSED(const DmChange *))
+{
+    return 0;
+}
+
+uint64_t
+DmChangeTouched(
+    TCL_UNUSED(DmChange *),
+    TCL_UNUSED(int))
+{
+    return UINT64_MAX;
 }
 
 int

@@ -77,6 +77,7 @@ MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
 MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
 			    size_t count);
+MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
 MODULE_SCOPE void	DmNetShutdownWrite(int fd);
 MODULE_SCOPE void	DmNetClose(int fd);
 MODULE_SCOPE int	DmErrnoIsAgain(void);
@@ -212,6 +213,7 @@ typedef struct DmConfig {
     Tcl_Obj *accessLog;		/* -accesslog: a channel name, or NULL. */
     Tcl_Obj *errorLog;		/* -errorlog: a channel name, or NULL. */
     Tcl_Obj *serverName;	/* -servername. */
+    int deferAccept;		/* Accept a connection when its data came. */
     int followSymlinks;
     int maxConnections;
     DmLimits limits;		/* -maxrequestline, -maxheadersize,

@@ -24,14 +24,14 @@
  */
 
 static const char *const optionNames[] = {
-    "-accesslog", "-default", "-errorlog", "-followsymlinks", "-headtimeout",
-    "-keepalivetimeout", "-maxconnections", "-maxheaders", "-maxheadersize",
-    "-maxrequestline", "-myaddr", "-port", "-root", "-sendtimeout",
-    "-servername", NULL
+    "-accesslog", "-default", "-deferaccept", "-errorlog", "-followsymlinks",
+    "-headtimeout", "-keepalivetimeout", "-maxconnections", "-maxheaders",
+    "-maxheadersize", "-maxrequestline", "-myaddr", "-port", "-root",
+    "-sendtimeout", "-servername", NULL
 };
 enum Option {
-    OPT_ACCESSLOG, OPT_DEFAULT, OPT_ERRORLOG, OPT_FOLLOWSYMLINKS,
-    OPT_HEADTIMEOUT,
+    OPT_ACCESSLOG, OPT_DEFAULT, OPT_DEFERACCEPT, OPT_ERRORLOG,
+    OPT_FOLLOWSYMLINKS, OPT_HEADTIMEOUT,
     OPT_KEEPALIVETIMEOUT, OPT_MAXCONNECTIONS, OPT_MAXHEADERS,
     OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT,
     OPT_SENDTIMEOUT, OPT_SERVERNAME
@@ -276,9 +276,11 @@ ParseOptions(
 	    cfg->defaults = value;
 	    break;
 	}
+	case OPT_DEFERACCEPT:
 	case OPT_FOLLOWSYMLINKS:
-	    if (Tcl_GetBooleanFromObj(NULL, value, &cfg->followSymlinks)
-		    != TCL_OK) {
+	    if (Tcl_GetBooleanFromObj(NULL, value,
+		    (option == OPT_DEFERACCEPT) ? &cfg->deferAccept
+		    : &cfg->followSymlinks) != TCL_OK) {
 		return ValueError(interp, option, value, "must be a boolean");
 	    }
 	    break;
@@ -435,6 +437,9 @@ ConfigCommit(
     if (rootFd >= 0 || cfg->followSymlinks != old->followSymlinks) {
 	DmCacheFlush(srv->cache);	/* Paths may name other files now. */
     }
+    if (srv->listen.fd >= 0 && cfg->deferAccept != old->deferAccept) {
+	DmNetDeferAccept(srv->listen.fd, cfg->deferAccept);
+    }
     if (rootFd >= 0) {
 	if (srv->rootFd >= 0) {
 	    DmFileClose(srv->rootFd);
@@ -505,6 +510,8 @@ OptionValue(
 	return cfg->errorLog ? cfg->errorLog : Tcl_NewObj();
     case OPT_DEFAULT:
 	return cfg->defaults;
+    case OPT_DEFERACCEPT:
+	return Tcl_NewBooleanObj(cfg->deferAccept);
     case OPT_FOLLOWSYMLINKS:
 	return Tcl_NewBooleanObj(cfg->followSymlinks);
     case OPT_MAXHEADERSIZE:
@@ -582,6 +589,7 @@ DmServeObjCmd(
     cfg.root = cwd;
     cfg.defaults = Tcl_NewStringObj("index.html", -1);
     cfg.serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
+    cfg.deferAccept = 1;
     cfg.maxConnections = 10000;
     cfg.limits.maxRequestLine = 8192;
     cfg.limits.maxHeadSize = 16384;
@@ -611,6 +619,9 @@ DmServeObjCmd(
 
     fd = DmNetListen(myaddr ? Tcl_GetString(myaddr) : "", port,
 	    LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+    if (fd >= 0) {
+	DmNetDeferAccept(fd, srv->config.deferAccept);
+    }
     if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
 	    srv) < 0) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf(

@@ -227,6 +227,36 @@ SameVersion(
 /*
  *----------------------------------------------------------------------
  *
+ * NamesVersion --
+ *
+ *	Whether the path names, now, the version of the file described.
+ *	With noFollow a final symlink never matches.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	One stat.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NamesVersion(
+    int rootFd,
+    const char *path,
+    int noFollow,
+    const DmFileInfo *infoPtr)
+{
+    DmFileInfo now;
+
+    return DmFileStat(rootFd, path, noFollow, &now) == 0
+	    && SameVersion(&now, infoPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * IsCurrent --
  *
  *	Whether an entry still holds the file its path names now.
@@ -261,8 +291,6 @@ IsCurrent(
     const char *path,
     uint64_t inputSeq)
 {
-    DmFileInfo now;
-
     if (e->wd >= 0) {
 	DmChange *ch = cache->change;
 	int64_t ms = DmNowMs();
@@ -285,8 +313,7 @@ IsCurrent(
 
 	cache->stats++;
 	if (!DmChangeWatchDirs(ch, rootFd, path)
-		|| DmFileStat(rootFd, path, 1, &now) < 0
-		|| !SameVersion(&now, &e->info)) {
+		|| !NamesVersion(rootFd, path, 1, &e->info)) {
 	    return 0;
 	}
 	e->epoch = DmChangeEpoch(ch);
@@ -294,8 +321,7 @@ IsCurrent(
 	return 1;
     }
     cache->stats++;
-    return DmFileStat(rootFd, path, 0, &now) == 0
-	    && SameVersion(&now, &e->info);
+    return NamesVersion(rootFd, path, 0, &e->info);
 }
 
 /*
@@ -377,7 +403,6 @@ DmCacheWatch(
     const DmFileInfo *infoPtr)
 {
     DmCacheTicket ticket = { -1, 0 };
-    DmFileInfo now;
     int wd;
 
     if (cache->change == NULL || infoPtr->size > cache->maxBytes / 8
@@ -385,8 +410,7 @@ DmCacheWatch(
 	    || (wd = DmChangeWatchFile(cache->change, fd)) < 0) {
 	return ticket;
     }
-    if (DmFileStat(rootFd, path, 1, &now) < 0
-	    || !SameVersion(&now, infoPtr)) {
+    if (!NamesVersion(rootFd, path, 1, infoPtr)) {
 	DmChangeRelease(cache->change, wd);
 	return ticket;
     }

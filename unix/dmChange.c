@@ -461,8 +461,7 @@ DmChangeWatchDirs(
 		inotify_rm_watch(ch->inotifyFd, wd);
 		return 0;
 	    }
-	    hPtr = Tcl_CreateHashEntry(&ch->dirPaths, key, &isNew);
-	    Tcl_SetHashValue(hPtr, INT2PTR(wd));
+	    Tcl_CreateHashEntry(&ch->dirPaths, key, &isNew);
 	}
 	slash = strchr(slash + 1, '/');
 	if (slash == NULL) {

@@ -4,12 +4,13 @@
  *	libFuzzer harness for the date formatters (generic/dmDate.c).  The
  *	input, up to 8 bytes little-endian and sign-extended from its last
  *	byte, is a time in seconds since the epoch, so short inputs stay
- *	near the present and 8-byte ones reach every int64_t.  For years
- *	1900 to 9999 both formats must match what the C library's
- *	gmtime_r and strftime make of the same time in the C locale, and
- *	outside them too except for the clamped year; for any time they
- *	must fill their buffers (malloc'd to exactly the promised size) with
- *	the right shape.  A broken check calls abort().
+ *	near the present and 8-byte ones reach every int64_t.  A time
+ *	outside the years 0000 to 9999 is formatted as the nearest instant
+ *	inside them.  For years 1900 to 9999 both formats must match what
+ *	the C library's gmtime_r and strftime make of the same time in the
+ *	C locale, and before 1900 field by field; for any time they must
+ *	fill their buffers (malloc'd to exactly the promised size) with the
+ *	right shape.  A broken check calls abort().
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -82,9 +83,8 @@ CheckShape(
  *	C library's broken-down time for it.  glibc's gmtime_r, like
  *	dmDate.c, counts years on the proleptic Gregorian calendar with a
  *	year 0.  Within 1900..9999 strftime's %Y is the four-digit year and
- *	whole strings compare; outside them the formatters clamp the year
- *	to 0000 or 9999 (or pad it), and the rest of the date must still be
- *	right.
+ *	whole strings compare; before 1900 the year is zero-padded to four
+ *	digits, and the rest of the date must still be right.
  *
  * Results:
  *	None.
@@ -113,8 +113,8 @@ CompareWithLibc(
 	CHECK(strcmp(log, expect) == 0);
 	return;
     }
-    snprintf(year4, sizeof(year4), "%04d",
-	    (int) (year < 0 ? 0 : year > 9999 ? 9999 : year));
+    CHECK(year >= 0 && year <= 9999);
+    snprintf(year4, sizeof(year4), "%04d", (int) year);
     CHECK(strftime(expect, sizeof(expect), "%a, %d %b ", tmPtr) == 12);
     CHECK(memcmp(http, expect, 12) == 0);
     CHECK(memcmp(http + 12, year4, 4) == 0);
@@ -197,6 +197,11 @@ LLVMFuzzerTestOneInput(
     CheckShape(http, "www, 99 mmm 9999 99:99:99 GMT");
     CheckShape(log, "99/mmm/9999:99:99:99 +0000");
 
+    if (seconds < INT64_C(-62167219200)) {
+	seconds = INT64_C(-62167219200);	/* 0000-01-01T00:00:00Z */
+    } else if (seconds > INT64_C(253402300799)) {
+	seconds = INT64_C(253402300799);	/* 9999-12-31T23:59:59Z */
+    }
     t = (time_t) seconds;
     if ((int64_t) t == seconds && gmtime_r(&t, &tm) != NULL) {
 	CompareWithLibc(http, log, &tm);

@@ -254,6 +254,28 @@ LLVMFuzzerTestOneInput(
 	CHECK(againLen == outLen && memcmp(again, out, outLen + 1) == 0);
 	free(again);
     }
+
+    /*
+     * Encoded for a Location, any result is printable ASCII, starts with
+     * a single '/' (never "//host"), and normalises back to itself.
+     */
+
+    {
+	char *url = FuzzAlloc(3 * outLen);
+	size_t urlLen = DmEncodePath(out, outLen, url);
+
+	CHECK(urlLen >= outLen && urlLen <= 3 * outLen);
+	CHECK(url[0] == '/' && (urlLen == 1 || url[1] != '/'));
+	for (i = 0; i < urlLen; i++) {
+	    CHECK(url[i] > 0x20 && url[i] < 0x7f && url[i] != '?'
+		    && url[i] != '#' && url[i] != '\\');
+	}
+	againStatus = Normalize(url, urlLen, urlLen + 1, &again, &againLen);
+	CHECK(againStatus == 0);
+	CHECK(againLen == outLen && memcmp(again, out, outLen + 1) == 0);
+	free(again);
+	free(url);
+    }
     free(out);
     return 0;
 }

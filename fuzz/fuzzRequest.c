@@ -5,8 +5,9 @@
  *	generic/dmHttp.c).  The first input byte chooses a split point, the
  *	rest is the request.  The request is parsed whole, then as the
  *	prefix before the split and whole again, the way the server sees a
- *	head arrive in two reads; the results must agree, and a successful
- *	parse must describe the buffer it was given.  Each parse reads its
+ *	head arrive in two reads; the results must agree, a successful
+ *	parse must describe the buffer it was given, and an unfinished one
+ *	must keep its checkAt promise.  Each parse reads its
  *	own malloc'd copy of exactly the bytes it is given, so
  *	AddressSanitizer catches a read past the end.  A broken check calls
  *	abort(), which libFuzzer reports as a crash, with the input.
@@ -241,6 +242,17 @@ LLVMFuzzerTestOneInput(
 	}
 	if (whole.result > 0 && (size_t) whole.result <= split) {
 	    CHECK(part.result == whole.result);
+	}
+
+	/*
+	 * What the server relies on to skip parsing a head that grows:
+	 * until a line ends or checkAt is reached, more bytes cannot
+	 * change an unfinished head's result.
+	 */
+
+	if (part.result == DM_PARSE_MORE && len < part.req.checkAt
+		&& memchr(request + split, '\n', len - split) == NULL) {
+	    CHECK(whole.result == DM_PARSE_MORE);
 	}
 
 	/*

@@ -10,6 +10,9 @@
  *	An idle connection holds no buffer: input and reply bytes are
  *	assembled in the server's scratch buffer and only what a socket could
  *	not take, or the start of a request still arriving, is copied aside.
+ *	Nothing here calls Tcl code, so nothing else can use the scratch
+ *	buffer while a connection does; log lines are written to their
+ *	channels after the event (DmLogFlushDue).
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -44,7 +47,11 @@ struct DmConn {
     int linger;			/* Drain input before closing: the reply
 				 * was an error and input may be left. */
     char *in;			/* Input not yet processed (malloc'ed), */
-    size_t inLen;		/* NULL when there is none. */
+    size_t inLen, inCap;	/* NULL when there is none. */
+    size_t inParsed;		/* Length of the unfinished head in `in'
+				 * when it was last parsed, 0 if none, */
+    size_t inCheckAt;		/* and the length at which a limit would
+				 * be passed (DmRequest.checkAt). */
     uint64_t inputSeq;		/* srv->inputSeq of the last read. */
     char *out;			/* Reply bytes the socket did not take */
     size_t outLen, outPos;	/* yet (malloc'ed). */
@@ -60,6 +67,7 @@ struct DmConn {
 static void	ConnEvent(void *clientData, int events);
 static int	ConnInput(DmConn *conn, int doRead);
 static void	ConnDestroy(DmConn *conn);
+static void	ConnLinger(DmConn *conn);
 static int	ConnSend(DmConn *conn);
 static int	HandleRequest(DmConn *conn, const DmRequest *req);
 static int	ReplyError(DmConn *conn, int status, int headOnly,
@@ -172,10 +180,10 @@ DmConnAccept(
 		DmWatchSet(&srv->listen, 0);
 		srv->acceptPaused = 1;
 		DmTimerArm(srv, DmNowMs() + 250);
-		return;
+		break;
 	    }
 	    if (DmErrnoIsAgain()) {
-		return;
+		break;
 	    }
 	    continue;			/* ECONNABORTED and friends. */
 	}
@@ -211,6 +219,7 @@ DmConnAccept(
 
 	ConnInput(conn, 1);
     }
+    DmLogFlushDue(srv);
 }
 
 /*
@@ -255,7 +264,7 @@ ConnDestroy(
 	conn->next->prev = conn->prev;
     }
     srv->numConns--;
-    DmRetire(conn);
+    DmRetire(NULL, conn);
     if (srv->acceptPaused && !srv->closing) {
 	srv->acceptPaused = 0;
 	DmWatchSet(&srv->listen, DM_READABLE);
@@ -270,7 +279,9 @@ ConnDestroy(
  *
  * ConnEvent --
  *
- *	The socket is ready: send what waits, or read.
+ *	The socket is ready: send what waits, or read.  Then, with nothing
+ *	of this connection left in the scratch buffer, is the time to write
+ *	a full log buffer to its channel.
  *
  * Results:
  *	None.
@@ -287,15 +298,16 @@ ConnEvent(
     int events)
 {
     DmConn *conn = clientData;
+    DmServer *srv = conn->srv;	/* Still in memory after the connection
+				 * ends: the caller is inside DmEnter. */
 
-    if (conn->state == CONN_SEND) {
-	if ((events & DM_WRITABLE) && ConnSend(conn) == 0
-		&& conn->state == CONN_READ && conn->in != NULL) {
-	    ConnInput(conn, 0);		/* Pipelined requests wait there. */
-	}
-	return;
+    if (conn->state != CONN_SEND) {
+	ConnInput(conn, 1);
+    } else if ((events & DM_WRITABLE) && ConnSend(conn) == 0
+	    && conn->state == CONN_READ && conn->in != NULL) {
+	ConnInput(conn, 0);		/* Pipelined requests wait there. */
     }
-    ConnInput(conn, 1);
+    DmLogFlushDue(srv);
 }
 
 /*
@@ -384,11 +396,143 @@ FirstLine(
 /*
  *----------------------------------------------------------------------
  *
+ * WorthParsing --
+ *
+ *	Whether the unfinished head at the start of buf[0..len), parsed
+ *	before when it was conn->inParsed bytes long, should be parsed
+ *	again.  A head that trickles in would otherwise be parsed whole
+ *	after every read: quadratic work, which under raised limits a
+ *	client could make large.  It is parsed again once it may have
+ *	ended, once it reaches a limit (so 414 and 431 come at once), and
+ *	once it has doubled (so a malformed line is still found early).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+WorthParsing(
+    const DmConn *conn,
+    const char *buf,
+    size_t len)
+{
+    const DmLimits *limits = &conn->srv->config.limits;
+    size_t parsed = conn->inParsed;
+
+    /*
+     * checkAt was found under the limits of the time; limits lowered
+     * since are passed once the head is longer than both together.
+     */
+
+    return parsed == 0 || len >= conn->inCheckAt || len >= 2 * parsed
+	    || len > limits->maxRequestLine + limits->maxHeadSize
+	    || DmHeadMayEnd(buf, parsed, len);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ProcessInput --
+ *
+ *	Answers the complete requests at the start of buf[0..len), in
+ *	order, until one reply has to wait for the socket or a head is
+ *	unfinished, and skips the bodies that follow them.
+ *
+ * Results:
+ *	The number of bytes consumed (the rest is to be kept for later), or
+ *	-1 if the connection was destroyed.
+ *
+ * Side effects:
+ *	Sends replies; may put the connection into a lingering close.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+ProcessInput(
+    DmConn *conn,
+    const char *buf,
+    size_t len)
+{
+    DmServer *srv = conn->srv;
+    size_t pos = 0;
+
+    while (pos < len) {
+	DmRequest req;
+	long r;
+
+	if (conn->state != CONN_READ) {
+	    break;			/* The rest waits for the reply. */
+	}
+	if (conn->bodyKind != DM_BODY_NONE) {
+	    r = SkipBody(conn, buf + pos, len - pos);
+	    if (r < 0) {
+		/*
+		 * The reply to this body's request has gone out already: a
+		 * 400 now would be read as the answer to whatever the
+		 * client sent next (or, behind a proxy, another client).
+		 * Nothing more is said on this connection.
+		 */
+
+		DmLogEvent(srv, conn->peer, "malformed chunked request body;"
+			" connection closed");
+		conn->bodyKind = DM_BODY_NONE;
+		ConnLinger(conn);
+		return (long) len;
+	    }
+	    pos += (size_t) r;
+	    continue;
+	}
+	if (pos == 0 && !WorthParsing(conn, buf, len)) {
+	    break;
+	}
+	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req);
+	if (r == DM_PARSE_MORE) {
+	    conn->inParsed = len - pos;
+	    conn->inCheckAt = req.checkAt;
+	    break;
+	}
+	conn->inParsed = 0;
+	if (r < 0) {
+	    FirstLine(buf + pos, len - pos, &req);
+	    if (ReplyError(conn, (int) -r, 0, &req, NULL, NULL, 0) < 0) {
+		return -1;
+	    }
+	    return (long) len;		/* The rest is never parsed. */
+	}
+	pos += (size_t) r;
+	srv->requests++;
+	conn->bodyKind = req.bodyKind;
+	conn->bodyLeft = req.contentLength;
+	if (req.bodyKind == DM_BODY_LENGTH && req.contentLength == 0) {
+	    conn->bodyKind = DM_BODY_NONE;
+	} else if (req.bodyKind == DM_BODY_CHUNKED) {
+	    DmChunkedInit(&conn->chunked);
+	}
+	if (HandleRequest(conn, &req) < 0) {
+	    return -1;
+	}
+    }
+    return (long) pos;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ConnInput --
  *
  *	Processes input: what was kept from before, then (with doRead) what
- *	the socket has.  Complete requests are answered in order until one
- *	reply has to wait for the socket; what is left is kept for later.
+ *	the socket has.  Kept input is put in front of the read in the
+ *	scratch buffer when it leaves room there; a longer head (limits can
+ *	be raised far beyond the scratch buffer) is read into and parsed in
+ *	the connection's own buffer, which grows with it.  Either way, the
+ *	kept bytes never depend on the size of a shared buffer, so limits
+ *	changed meanwhile apply to what comes next.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -405,20 +549,39 @@ ConnInput(
     int doRead)
 {
     DmServer *srv = conn->srv;
-    char *buf = srv->scratch;
-    size_t len = 0, pos = 0;
+    char *buf = srv->scratch, *own = NULL;
+    size_t len = 0, room = DM_READ_ROOM, rest;
+    long used;
 
     if (conn->in != NULL) {
-	memcpy(buf, conn->in, conn->inLen);
+	if (conn->inLen <= DM_READ_ROOM / 2) {
+	    memcpy(buf, conn->in, conn->inLen);
+	    free(conn->in);
+	} else {
+	    buf = own = conn->in;
+	    room = conn->inCap;
+	}
 	len = conn->inLen;
-	free(conn->in);
 	conn->in = NULL;
-	conn->inLen = 0;
+	conn->inLen = conn->inCap = 0;
     }
     if (doRead) {
-	long n = DmNetRecv(conn->watch.fd, buf + len, srv->inputRoom - len);
+	long n;
 
+	if (own != NULL && room - len < DM_READ_ROOM / 2) {
+	    char *grown = realloc(own, 2 * len);
+
+	    if (grown == NULL) {
+		free(own);
+		ConnDestroy(conn);
+		return -1;
+	    }
+	    buf = own = grown;
+	    room = 2 * len;
+	}
+	n = DmNetRecv(conn->watch.fd, buf + len, room - len);
 	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
+	    free(own);
 	    ConnDestroy(conn);		/* The peer left (or reset). */
 	    return -1;
 	}
@@ -428,56 +591,33 @@ ConnInput(
 	}
     }
     if (conn->state == CONN_LINGER) {
+	free(own);
 	return 0;			/* Drained and dropped. */
     }
 
-    while (pos < len) {
-	DmRequest req;
-	long r;
-
-	if (conn->state != CONN_READ) {
-	    break;			/* The rest waits for the reply: even a
-					 * bad body must not answer into it. */
-	}
-	if (conn->bodyKind != DM_BODY_NONE) {
-	    r = SkipBody(conn, buf + pos, len - pos);
-	    if (r < 0) {
-		return ReplyError(conn, 400, 0, NULL, NULL, NULL, 0);
-	    }
-	    pos += (size_t) r;
-	    continue;
-	}
-	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req);
-	if (r == DM_PARSE_MORE) {
-	    break;
-	}
-	if (r < 0) {
-	    FirstLine(buf + pos, len - pos, &req);
-	    return ReplyError(conn, (int) -r, 0, &req, NULL, NULL, 0);
-	}
-	pos += (size_t) r;
-	srv->requests++;
-	conn->bodyKind = req.bodyKind;
-	conn->bodyLeft = req.contentLength;
-	if (req.bodyKind == DM_BODY_LENGTH && req.contentLength == 0) {
-	    conn->bodyKind = DM_BODY_NONE;
-	} else if (req.bodyKind == DM_BODY_CHUNKED) {
-	    DmChunkedInit(&conn->chunked);
-	}
-	if (HandleRequest(conn, &req) < 0) {
-	    return -1;
-	}
+    used = ProcessInput(conn, buf, len);
+    if (used < 0) {
+	free(own);
+	return -1;
     }
-
-    if (pos < len) {
-	conn->inLen = len - pos;
-	conn->in = malloc(conn->inLen);
-	if (conn->in == NULL) {
+    rest = len - (size_t) used;
+    if (rest > 0 && conn->state != CONN_LINGER) {
+	if (own != NULL && rest > DM_READ_ROOM / 2) {
+	    memmove(own, own + used, rest);
+	    conn->in = own;
+	    conn->inCap = room;
+	    own = NULL;
+	} else if ((conn->in = malloc(rest)) != NULL) {
+	    memcpy(conn->in, buf + used, rest);
+	    conn->inCap = rest;
+	} else {
+	    free(own);
 	    ConnDestroy(conn);
 	    return -1;
 	}
-	memcpy(conn->in, buf + pos, conn->inLen);
+	conn->inLen = rest;
     }
+    free(own);
     if (conn->state == CONN_READ) {
 	if (conn->bodyKind != DM_BODY_NONE || conn->in != NULL) {
 	    /*
@@ -655,13 +795,40 @@ ReplyDone(
 	ConnDestroy(conn);		/* Nothing unread: a plain close. */
 	return -1;
     }
+    ConnLinger(conn);
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ConnLinger --
+ *
+ *	Ends a connection whose replies are all sent but whose peer may
+ *	still be sending: the write side is shut at once, and what arrives
+ *	is read and dropped until the peer closes or the linger timer runs
+ *	out.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes state, watch and timer; drops kept input.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ConnLinger(
+    DmConn *conn)
+{
     free(conn->in);
     conn->in = NULL;
+    conn->inLen = conn->inCap = 0;
     conn->state = CONN_LINGER;
     DmNetShutdownWrite(conn->watch.fd);
     DmWatchSet(&conn->watch, DM_READABLE);
     TimerSet(conn, DM_TIMER_LINGER);
-    return 0;
 }
 
 /*
@@ -778,12 +945,26 @@ ReplyError(
     size_t extraValueLen)
 {
     DmServer *srv = conn->srv;
-    char *head = srv->scratch + srv->inputRoom, *body = head + srv->headRoom;
-    size_t headLen, bodyLen;
+    char *head = srv->scratch + DM_READ_ROOM, *body = head + DM_HEAD_ROOM;
+    char *ownHead = NULL;
+    size_t headLen, bodyLen, need;
     int mustClose = (req == NULL || status >= 500 || status == 400
-	    || status == 408 || status == 414 || status == 431);
+	    || status == 408 || status == 414 || status == 431), r;
     DmReply reply;
 
+    /*
+     * A Location can be longer than the scratch buffer's head part.
+     */
+
+    need = DM_REPLY_HEAD_MAX + srv->serverHeaderLen + sizeof(DM_HTML_TYPE)
+	    + extraValueLen;
+    if (need > DM_HEAD_ROOM) {
+	head = ownHead = malloc(need);
+	if (head == NULL) {
+	    ConnDestroy(conn);
+	    return -1;
+	}
+    }
     bodyLen = DmReplyErrorBody(status, body, DM_SMALL_FILE);
     memset(&reply, 0, sizeof(reply));
     reply.status = status;
@@ -795,14 +976,15 @@ ReplyError(
     reply.extraName = extraName;
     reply.extraValue = extraValue;
     reply.extraValueLen = extraValueLen;
-    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
+    headLen = DmReplyHead(srv, &reply, head, need);
     DmLogRequest(srv, conn->peer, req, status, headOnly ? 0 : bodyLen);
     if (mustClose) {
 	conn->bodyKind = DM_BODY_NONE;	/* Nothing more will be parsed. */
 	conn->linger = 1;
     }
-    return QueueReply(conn, head, headLen, body, headOnly ? 0 : bodyLen, -1,
-	    0);
+    r = QueueReply(conn, head, headLen, body, headOnly ? 0 : bodyLen, -1, 0);
+    free(ownHead);
+    return r;
 }
 
 /*
@@ -810,7 +992,12 @@ ReplyError(
  *
  * Redirect --
  *
- *	Answers "/dir" with 301 to "/dir/", keeping the query.
+ *	Answers "/dir" with 301 to "/dir/", keeping the query.  The
+ *	Location is made from the normalised path, percent-encoded, never
+ *	from the target as sent: it always starts with a single '/', so it
+ *	can only name a path on this server (a target such as
+ *	"//evil.example/..%2fdir" would otherwise become a link to another
+ *	host).
  *
  * Results:
  *	As ReplyError.
@@ -824,36 +1011,35 @@ ReplyError(
 static int
 Redirect(
     DmConn *conn,
-    const DmRequest *req)
+    const DmRequest *req,
+    const char *path,		/* The normalised path. */
+    size_t pathLen)
 {
-    const char *t = req->target.ptr, *end = t + req->target.len, *q;
-    DmServer *srv = conn->srv;
-    char *loc = srv->scratch + srv->inputRoom + srv->headRoom
-	    + DM_SMALL_FILE;
-    size_t len;
+    const char *t = req->target.ptr, *end = t + req->target.len;
+    const char *q = memchr(t, '?', req->target.len);
+    const char *hash = memchr(t, '#', req->target.len);
+    size_t qLen = 0, len;
+    char *loc;
+    int r;
 
-    if (*t != '/') {			/* Absolute-form: skip the authority. */
-	t = (const char *) memchr(t, ':', (size_t) (end - t)) + 3;
-	while (t < end && *t != '/') {
-	    t++;
-	}
+    if (q != NULL && (hash == NULL || q < hash)) {
+	qLen = (size_t) ((hash != NULL ? hash : end) - q);
     }
-    q = t;
-    while (q < end && *q != '?' && *q != '#') {
-	q++;
+    loc = malloc(3 * pathLen + 1 + qLen);
+    if (loc == NULL) {
+	ConnDestroy(conn);
+	return -1;
     }
-    len = (size_t) (q - t);
-    memcpy(loc, t, len);
+    len = DmEncodePath(path, pathLen, loc);
     loc[len++] = '/';
-    if (q < end && *q == '?') {
-	const char *f = memchr(q, '#', (size_t) (end - q));
-	size_t qlen = (size_t) ((f ? f : end) - q);
-
-	memcpy(loc + len, q, qlen);
-	len += qlen;
+    if (qLen > 0) {
+	memcpy(loc + len, q, qLen);
+	len += qLen;
     }
-    return ReplyError(conn, 301, req->method == DM_METHOD_HEAD, req,
+    r = ReplyError(conn, 301, req->method == DM_METHOD_HEAD, req,
 	    "Location", loc, len);
+    free(loc);
+    return r;
 }
 
 /*
@@ -955,7 +1141,7 @@ ReplyFile(
 {
     DmServer *srv = conn->srv;
     int headOnly = (req->method == DM_METHOD_HEAD);
-    char *head = srv->scratch + srv->inputRoom;
+    char *head = srv->scratch + DM_READ_ROOM;
     DmReply reply;
     size_t headLen;
 
@@ -966,7 +1152,7 @@ ReplyFile(
     reply.lastModifiedText = lastModifiedText;
     reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
     reply.connection = ConnectionHeader(conn, req, 0);
-    headLen = DmReplyHead(srv, &reply, head, srv->headRoom);
+    headLen = DmReplyHead(srv, &reply, head, DM_HEAD_ROOM);
     DmLogRequest(srv, conn->peer, req, 200, headOnly ? 0 : infoPtr->size);
     if (headOnly) {
 	if (fd >= 0) {
@@ -1029,7 +1215,7 @@ HandleRequest(
     }
     fd = OpenTarget(srv, path, &pathLen, &info, &status);
     if (fd < 0) {
-	return (status == 301) ? Redirect(conn, req)
+	return (status == 301) ? Redirect(conn, req, path, pathLen)
 		: ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
     }
 
@@ -1041,7 +1227,7 @@ HandleRequest(
      */
 
     if (!headOnly && info.size <= DM_SMALL_FILE) {
-	char *body = srv->scratch + srv->inputRoom + srv->headRoom;
+	char *body = srv->scratch + DM_READ_ROOM + DM_HEAD_ROOM;
 	DmCacheTicket ticket = DmCacheWatch(srv->cache, srv->rootFd, path,
 		fd, &info);
 	long n = DmFileRead(fd, body, (size_t) info.size, 0);

@@ -22,6 +22,13 @@ static const char monthNames[12][4] = {
     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 };
 
+/*
+ * 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+ */
+
+#define MIN_SECONDS	(-62167219200LL)
+#define MAX_SECONDS	253402300799LL
+
 typedef struct CivilTime {
     int64_t year;
     int month;			/* 1..12 */
@@ -52,8 +59,20 @@ ToCivil(
     int64_t seconds,
     CivilTime *ct)
 {
-    int64_t days = seconds / 86400, secs = seconds % 86400;
-    int64_t era, doe, yoe, doy, mp;
+    int64_t days, secs, era, doe, yoe, doy, mp;
+
+    /*
+     * Dates print four-digit years: a time outside them is shown as the
+     * nearest one inside, a real date with its own weekday.
+     */
+
+    if (seconds < MIN_SECONDS) {
+	seconds = MIN_SECONDS;
+    } else if (seconds > MAX_SECONDS) {
+	seconds = MAX_SECONDS;
+    }
+    days = seconds / 86400;
+    secs = seconds % 86400;
 
     if (secs < 0) {
 	secs += 86400;
@@ -80,7 +99,7 @@ ToCivil(
  *
  * Put2, Put4 --
  *
- *	Write a zero-padded 2- or 4-digit number.
+ *	Write a zero-padded 2- or 4-digit number (0 to 99, or 0 to 9999).
  *
  * Results:
  *	The position after the digits.
@@ -106,9 +125,6 @@ Put4(
     char *buf,
     int64_t n)
 {
-    if (n < 0 || n > 9999) {
-	n = (n < 0) ? 0 : 9999;		/* Clamp what HTTP cannot express. */
-    }
     buf = Put2(buf, (int) (n / 100));
     return Put2(buf, (int) (n % 100));
 }

@@ -89,7 +89,7 @@ enum {
     CH_EXT,			/* In a chunk extension, skipped. */
     CH_SIZE_CR,			/* After the size line's CR: LF must follow. */
     CH_DATA,			/* In chunk data. */
-    CH_DATA_END,		/* After chunk data: CR or LF must follow. */
+    CH_DATA_END,		/* After chunk data: CR must follow. */
     CH_DATA_CR,			/* After chunk data and CR: LF must follow. */
     CH_TRAILER,			/* At the start of a trailer line or of the
 				 * empty line that ends the body. */
@@ -633,6 +633,7 @@ DmParseRequest(
 	if (end[-1] == '\r') {
 	    have--;
 	}
+	req->checkAt = (size_t) (p - buf) + limits->maxRequestLine + 1;
 	return (have > limits->maxRequestLine) ? -414 : DM_PARSE_MORE;
     }
     lineEnd = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
@@ -648,6 +649,8 @@ DmParseRequest(
     for (;;) {
 	nl = (p < end) ? memchr(p, '\n', (size_t) (end - p)) : NULL;
 	if (nl == NULL) {
+	    req->checkAt = (size_t) (fieldsStart - buf) + limits->maxHeadSize
+		    + 1;
 	    return ((size_t) (end - fieldsStart) > limits->maxHeadSize)
 		    ? -431 : DM_PARSE_MORE;
 	}
@@ -715,7 +718,10 @@ DmChunkedInit(
  *	the same outcome.  Chunk extensions are skipped and trailer fields
  *	checked for shape only; size and trailer lines are capped at
  *	MAX_CHUNK_LINE bytes and trailers at MAX_TRAILERS, so a client
- *	cannot keep the decoder busy without sending data.
+ *	cannot keep the decoder busy without sending data.  Every line of
+ *	the framing must end in CRLF: a bare LF, which a lenient proxy in
+ *	front may read differently, is a malformed body (request
+ *	smuggling).
  *
  * Results:
  *	DM_CHUNKED_MORE with *consumedPtr = len: the body goes on.
@@ -786,8 +792,6 @@ DmChunkedDecode(
 		ch->state = CH_SIZE_WS;
 	    } else if (c == '\r') {
 		ch->state = CH_SIZE_CR;
-	    } else if (c == '\n') {
-		ch->state = AFTER_SIZE_LINE(ch);
 	    } else {
 		ch->state = CH_ERROR;
 	    }
@@ -802,8 +806,6 @@ DmChunkedDecode(
 	case CH_EXT:
 	    if (c == '\r') {
 		ch->state = CH_SIZE_CR;
-	    } else if (c == '\n') {
-		ch->state = AFTER_SIZE_LINE(ch);
 	    } else if (!HAS_CLASS(c, CC_VALUE)) {
 		ch->state = CH_ERROR;
 	    }
@@ -812,14 +814,7 @@ DmChunkedDecode(
 	    ch->state = (c == '\n') ? AFTER_SIZE_LINE(ch) : CH_ERROR;
 	    break;
 	case CH_DATA_END:
-	    if (c == '\r') {
-		ch->state = CH_DATA_CR;
-	    } else if (c == '\n') {
-		ch->digits = 0;
-		ch->state = CH_SIZE;
-	    } else {
-		ch->state = CH_ERROR;
-	    }
+	    ch->state = (c == '\r') ? CH_DATA_CR : CH_ERROR;
 	    break;
 	case CH_DATA_CR:
 	    ch->digits = 0;
@@ -828,8 +823,6 @@ DmChunkedDecode(
 	case CH_TRAILER:
 	    if (c == '\r') {
 		ch->state = CH_END_CR;
-	    } else if (c == '\n') {
-		ch->state = CH_DONE;
 	    } else if (HAS_CLASS(c, CC_TCHAR)
 		    && ++ch->trailers <= MAX_TRAILERS) {
 		ch->state = CH_TNAME;
@@ -847,8 +840,6 @@ DmChunkedDecode(
 	case CH_TVALUE:
 	    if (c == '\r') {
 		ch->state = CH_TRAILER_CR;
-	    } else if (c == '\n') {
-		ch->state = CH_TRAILER;
 	    } else if (!HAS_CLASS(c, CC_VALUE)) {
 		ch->state = CH_ERROR;
 	    }
@@ -872,4 +863,42 @@ DmChunkedDecode(
 	*consumedPtr = len;
 	return DM_CHUNKED_MORE;
     }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmHeadMayEnd --
+ *
+ *	Whether bytes that arrived after the first `from' ones of a head
+ *	complete an empty line (LF LF or LF CR LF), which may end it.  Only
+ *	the new bytes and the two before them are looked at, so a caller
+ *	can wait for the end of a head that trickles in without parsing it
+ *	again after every read.
+ *
+ * Results:
+ *	1 if such an empty line ends in buf[from..len), else 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmHeadMayEnd(
+    const char *buf,
+    size_t from,
+    size_t len)
+{
+    const char *p = buf + (from >= 2 ? from - 2 : 0), *end = buf + len;
+
+    while (p < end && (p = memchr(p, '\n', (size_t) (end - p))) != NULL) {
+	if (p + 1 < end && (p[1] == '\n'
+		|| (p[1] == '\r' && p + 2 < end && p[2] == '\n'))) {
+	    return 1;
+	}
+	p++;
+    }
+    return 0;
 }

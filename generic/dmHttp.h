@@ -87,6 +87,10 @@ typedef struct DmRequest {
     DmSpan ifModifiedSince;
     DmSpan ifNoneMatch;
     DmSpan ifRange;
+    size_t checkAt;		/* With DM_PARSE_MORE: until a line ends,
+				 * the result cannot change before the
+				 * buffer holds this many bytes (a limit
+				 * is passed then). */
 } DmRequest;
 
 /*
@@ -102,11 +106,18 @@ MODULE_SCOPE long	DmParseRequest(const char *buf, size_t len,
 			    const DmLimits *limits, DmRequest *req);
 
 /*
+ * DmHeadMayEnd tells whether buf[from..len) completes an empty line, so
+ * that a head parsed unfinished at length `from' is worth parsing again.
+ */
+
+MODULE_SCOPE int	DmHeadMayEnd(const char *buf, size_t from, size_t len);
+
+/*
  * Chunked-body decoder state.  Zero it (DmChunkedInit) before the first
  * call; DmChunkedDecode consumes what it can and says how far it got.
  * Chunk data is skipped, not returned.  A chunk size has at most 16 hex
  * digits; a size line or a trailer line at most 4096 bytes besides its
- * line end; the trailer section at most 100 fields.
+ * line end, which must be CRLF; the trailer section at most 100 fields.
  */
 
 typedef struct DmChunked {

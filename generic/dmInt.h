@@ -52,8 +52,22 @@ MODULE_SCOPE void	DmWatchInit(DmWatch *w, int fd, DmWatchProc *proc,
 			    void *clientData);
 MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
 MODULE_SCOPE void	DmWatchStop(DmWatch *w);
-MODULE_SCOPE void	DmRetire(void *ptr);
 MODULE_SCOPE int64_t	DmNowMs(void);
+
+/*
+ *----------------------------------------------------------------
+ * Keeping memory alive across calls into Tcl (generic/dmRetire.c).
+ * Every entry into the package from the event loop or a command is
+ * bracketed by DmEnter and DmLeave; what is retired inside is freed
+ * when the outermost bracket is left.
+ *----------------------------------------------------------------
+ */
+
+typedef void (DmFreeProc)(void *ptr);
+
+MODULE_SCOPE void	DmEnter(void);
+MODULE_SCOPE void	DmLeave(void);
+MODULE_SCOPE void	DmRetire(DmFreeProc *proc, void *ptr);
 
 /*
  *----------------------------------------------------------------
@@ -212,6 +226,8 @@ typedef struct DmConfig {
     Tcl_Obj *defaults;		/* -default: a list of index names. */
     Tcl_Obj *accessLog;		/* -accesslog: a channel name, or NULL. */
     Tcl_Obj *errorLog;		/* -errorlog: a channel name, or NULL. */
+    Tcl_Channel accessChan;	/* The channels they named when set. */
+    Tcl_Channel errorChan;
     Tcl_Obj *serverName;	/* -servername. */
     int deferAccept;		/* Accept a connection when its data came. */
     int followSymlinks;
@@ -221,13 +237,47 @@ typedef struct DmConfig {
     int timeouts[DM_TIMER_LISTS]; /* Milliseconds, by DM_TIMER_*. */
 } DmConfig;
 
+/*
+ * Lines on their way to a log channel.  The channel is held by pointer
+ * (a close handler forgets it), not looked up by name: a name can be
+ * reused by another channel after the first one is closed.
+ */
+
+typedef struct DmLogSink {
+    struct DmServer *srv;
+    Tcl_Channel chan;		/* Where the lines go, or NULL. */
+    char *buf;			/* Lines not yet written (malloc'ed). */
+    size_t len, cap;
+    int writing;		/* Inside Tcl_Write to chan: lines made by
+				 * Tcl code it runs wait for the next
+				 * write, never enter it. */
+} DmLogSink;
+
+/*
+ * The scratch buffer's parts.  Its size never changes, so no change of
+ * configuration can pull it from under a connection: a read goes to the
+ * input part (input kept from before is put in front when it fits; a
+ * longer head is read into the connection's own buffer), a reply head is
+ * assembled after it, and a small file's bytes after that.
+ */
+
+#define DM_REPLY_HEAD_MAX 1024	/* A head without the variable fields. */
+#define DM_SMALL_FILE 16384	/* Files up to this size go out with their
+				 * head in one write; larger ones by
+				 * sendfile. */
+#define DM_MAX_SERVER_NAME 200	/* Longest -servername. */
+#define DM_HTML_TYPE "Content-Type: text/html; charset=utf-8\r\n"
+
+#define DM_READ_ROOM	65536	/* Bytes taken from a socket per read. */
+#define DM_HEAD_ROOM	2048	/* A reply head without a Location. */
+
 struct DmServer {
     Tcl_Interp *interp;		/* Where the handle command lives. */
     Tcl_Command cmdToken;	/* The handle command, NULL once closed. */
     DmConfig config;
     int rootFd;			/* The open document root. */
     char *realRoot;		/* Its canonical path. */
-    char *serverHeader;		/* "Server: NAME\r\n". */
+    char serverHeader[DM_MAX_SERVER_NAME + 16]; /* "Server: NAME\r\n". */
     size_t serverHeaderLen;
     DmWatch listen;		/* The listening socket. */
     char boundAddr[DM_ADDR_LEN];
@@ -246,16 +296,16 @@ struct DmServer {
 				 * look for changes. */
     DmCache *cache;		/* Small files, by normalised path. */
     char *scratch;		/* Input and reply assembly, shared by all
-				 * connections (one event at a time): input
-				 * first, then a reply head, a small file's
-				 * body and a redirect's Location. */
-    size_t inputRoom;		/* Bytes for input; the head follows. */
-    size_t headRoom;		/* Bytes for a head; the body follows. */
+				 * connections, DM_READ_ROOM + DM_HEAD_ROOM
+				 * + DM_SMALL_FILE bytes.  Nothing in it
+				 * lives across a call into Tcl, where
+				 * another connection may use it. */
     int64_t dateSecond;		/* The second the dates below are for. */
     char dateHeader[48];	/* "Date: ...\r\n". */
     char logDate[DM_LOG_DATE_LEN + 1]; /* The same time for the log. */
-    char *logBuf;		/* Access-log lines not yet written to the */
-    size_t logLen;		/* channel (malloc'ed when first used). */
+    DmLogSink accessSink;	/* -accesslog and -errorlog lines, written */
+    DmLogSink errorSink;	/* in batches, never in the middle of a
+				 * request. */
     Tcl_TimerToken logTimer;	/* Writes them out soon. */
 };
 
@@ -279,13 +329,6 @@ MODULE_SCOPE Tcl_ObjCmdProc DmSetuserObjCmd;
  * Building responses (generic/dmReply.c).  A reply is assembled in a
  * buffer the caller owns; DM_REPLY_HEAD_MAX bounds the head.
  */
-
-#define DM_REPLY_HEAD_MAX 1024	/* A head without the variable fields. */
-#define DM_SMALL_FILE 16384	/* Files up to this size go out with their
-				 * head in one write; larger ones by
-				 * sendfile. */
-#define DM_MAX_SERVER_NAME 200	/* Longest -servername. */
-#define DM_HTML_TYPE "Content-Type: text/html; charset=utf-8\r\n"
 
 typedef struct DmReply {
     int status;
@@ -317,6 +360,8 @@ MODULE_SCOPE void	DmReplyClock(DmServer *srv);
 MODULE_SCOPE void	DmLogRequest(DmServer *srv, const char *peer,
 			    const DmRequest *req, int status, uint64_t bytes);
 MODULE_SCOPE void	DmLogFlush(DmServer *srv);
+MODULE_SCOPE void	DmLogFlushDue(DmServer *srv);
+MODULE_SCOPE void	DmLogSetChannel(DmLogSink *sink, Tcl_Channel chan);
 MODULE_SCOPE void	DmLogEvent(DmServer *srv, const char *peer,
 			    const char *format, ...)
 			    __attribute__((format(printf, 3, 4)));

@@ -6,7 +6,12 @@
  *	gathered in a buffer of the server's and handed to the channel in
  *	large writes, at most a tenth of a second after they were made: a
  *	Tcl_Write per line would cost about as much as the rest of serving a
- *	small file.  The error log (-errorlog) tells what went wrong.
+ *	small file.  The error log (-errorlog) tells what went wrong, and is
+ *	gathered the same way.
+ *
+ *	A write to a channel can run Tcl code (a reflected channel), so it
+ *	is never done in the middle of a request: only from the timer, from
+ *	a Tcl command, or at a safe point after an event was handled.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -23,6 +28,75 @@
 #define LOG_DELAY_MS	100	/* Longest a line waits to be written. */
 
 static void	LogTimerProc(void *clientData);
+static void	SinkClosed(void *clientData);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SinkRoom --
+ *
+ *	Makes room for a line at the end of a sink's buffer.  The buffer
+ *	grows rather than being written out here: a write runs Tcl code (a
+ *	reflected channel), which must not happen in the middle of a
+ *	request.  It is written at the next safe point (DmLogFlushDue)
+ *	or by the timer, so it stays near LOG_BUFFER.
+ *
+ * Results:
+ *	Where the line goes, or NULL if memory ran out (the line is lost).
+ *
+ * Side effects:
+ *	May (re)allocate the buffer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static char *
+SinkRoom(
+    DmLogSink *sink,
+    size_t need)
+{
+    if (sink->cap - sink->len < need) {
+	size_t cap = sink->cap ? 2 * sink->cap : LOG_BUFFER;
+	char *grown;
+
+	while (cap - sink->len < need) {
+	    cap *= 2;
+	}
+	grown = realloc(sink->buf, cap);
+	if (grown == NULL) {
+	    return NULL;
+	}
+	sink->buf = grown;
+	sink->cap = cap;
+    }
+    return sink->buf + sink->len;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ArmTimer --
+ *
+ *	Makes sure the gathered lines are written within LOG_DELAY_MS.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May create a Tcl timer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ArmTimer(
+    DmServer *srv)
+{
+    if (srv->logTimer == NULL) {
+	srv->logTimer = Tcl_CreateTimerHandler(LOG_DELAY_MS, LogTimerProc,
+		srv);
+    }
+}
 
 /*
  *----------------------------------------------------------------------
@@ -37,8 +111,7 @@ static void	LogTimerProc(void *clientData);
  *	None.
  *
  * Side effects:
- *	Fills the log buffer; may write it to the channel, or arm the timer
- *	that will.
+ *	Fills the access log's buffer; may arm the timer that writes it.
  *
  *----------------------------------------------------------------------
  */
@@ -53,25 +126,19 @@ DmLogRequest(
     uint64_t bytes)
 {
     static const char hex[] = "0123456789abcdef";
+    DmLogSink *sink = &srv->accessSink;
     const char *r = "-";
     size_t rLen = 1;
     char *p, *limit;
 
-    if (srv->config.accessLog == NULL) {
+    if (sink->chan == NULL || (p = SinkRoom(sink, LOG_LINE_MAX)) == NULL) {
 	return;
-    }
-    if (srv->logBuf == NULL && (srv->logBuf = malloc(LOG_BUFFER)) == NULL) {
-	return;
-    }
-    if (srv->logLen > LOG_BUFFER - LOG_LINE_MAX) {
-	DmLogFlush(srv);
     }
     if (req != NULL && req->requestLine.len > 0) {
 	r = req->requestLine.ptr;
 	rLen = req->requestLine.len;
     }
     DmReplyClock(srv);
-    p = srv->logBuf + srv->logLen;
     limit = p + LOG_LINE_MAX - 128;
     p = DmAppend(p, peer, strlen(peer));
     p = DM_APPEND_LITERAL(p, " - - [");
@@ -97,26 +164,74 @@ DmLogRequest(
     *p++ = ' ';
     p = DmAppendUnsigned(p, bytes);
     *p++ = '\n';
-    srv->logLen = (size_t) (p - srv->logBuf);
-    if (srv->logTimer == NULL) {
-	srv->logTimer = Tcl_CreateTimerHandler(LOG_DELAY_MS, LogTimerProc,
-		srv);
+    sink->len = (size_t) (p - sink->buf);
+    ArmTimer(srv);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SinkWrite --
+ *
+ *	Hands a sink's lines to its channel.  The buffer is taken out of
+ *	the sink first: the write may run Tcl code that logs more lines,
+ *	changes the log, or closes the server, and each of those then finds
+ *	a sink in order; lines it adds are written next time, so the channel
+ *	never sees a write inside a write.  The caller is inside DmEnter, so
+ *	the sink's memory outlives the server being released meanwhile.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes to a Tcl channel.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SinkWrite(
+    DmLogSink *sink)
+{
+    char *buf = sink->buf;
+    size_t len = sink->len, cap = sink->cap;
+
+    if (sink->writing) {
+	return;
+    }
+    if (len == 0 || sink->chan == NULL) {
+	sink->len = 0;
+	return;
+    }
+    sink->buf = NULL;
+    sink->len = sink->cap = 0;
+    sink->writing = 1;
+    Tcl_Write(sink->chan, buf, (Tcl_Size) len);
+    sink->writing = 0;
+    if (sink->buf == NULL && cap <= LOG_BUFFER) {
+	sink->buf = buf;		/* Kept for the next lines. */
+	sink->cap = cap;
+    } else {
+	free(buf);			/* Lines came meanwhile, or a burst
+					 * grew it: not kept. */
     }
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * DmLogFlush --
+ * DmLogFlush, DmLogFlushDue --
  *
- *	Writes the gathered lines to the -accesslog channel.  The channel is
- *	looked up by name, so closing it from Tcl simply stops the log.
+ *	Write the gathered lines to the log channels: always, or when the
+ *	access log's buffer is close to LOG_BUFFER or an error was logged
+ *	(errors are rare and worth seeing at once).  Callers are at a safe point: no
+ *	connection of theirs holds anything in the scratch buffer.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Writes to a Tcl channel; empties the buffer; cancels the timer.
+ *	Writes to Tcl channels, which may run Tcl code; cancels the timer.
  *
  *----------------------------------------------------------------------
  */
@@ -125,19 +240,24 @@ void
 DmLogFlush(
     DmServer *srv)
 {
+    DmEnter();
     if (srv->logTimer != NULL) {
 	Tcl_DeleteTimerHandler(srv->logTimer);
 	srv->logTimer = NULL;
     }
-    if (srv->logLen > 0 && srv->config.accessLog != NULL) {
-	Tcl_Channel chan = Tcl_GetChannel(srv->interp,
-		Tcl_GetString(srv->config.accessLog), NULL);
+    SinkWrite(&srv->accessSink);
+    SinkWrite(&srv->errorSink);
+    DmLeave();
+}
 
-	if (chan != NULL) {
-	    Tcl_Write(chan, srv->logBuf, (Tcl_Size) srv->logLen);
-	}
+void
+DmLogFlushDue(
+    DmServer *srv)
+{
+    if (srv->accessSink.len > LOG_BUFFER - LOG_LINE_MAX
+	    || srv->errorSink.len > 0) {
+	DmLogFlush(srv);
     }
-    srv->logLen = 0;
 }
 
 /*
@@ -169,18 +289,80 @@ LogTimerProc(
 /*
  *----------------------------------------------------------------------
  *
- * DmLogEvent --
+ * DmLogSetChannel --
  *
- *	Writes one line about something that went wrong to the -errorlog
- *	channel, at once: "[date] peer: message".  These are rare (a file
- *	that shrank while being sent, a client cut for not reading, running
- *	out of descriptors), so no batching.
+ *	Points a sink at a channel (or none).  Lines not yet written stay
+ *	for the new channel: callers flush first when they should not.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Writes to a Tcl channel.
+ *	Moves the close handler that tells the sink its channel is gone.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmLogSetChannel(
+    DmLogSink *sink,
+    Tcl_Channel chan)
+{
+    if (sink->chan == chan) {
+	return;
+    }
+    if (sink->chan != NULL) {
+	Tcl_DeleteCloseHandler(sink->chan, SinkClosed, sink);
+    }
+    sink->chan = chan;
+    if (chan != NULL) {
+	Tcl_CreateCloseHandler(chan, SinkClosed, sink);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SinkClosed --
+ *
+ *	A log channel is being closed from Tcl: the lines gathered for it
+ *	go out first, then the log stops (until configured again).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes to the channel; forgets it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SinkClosed(
+    void *clientData)
+{
+    DmLogSink *sink = clientData;
+
+    DmEnter();
+    SinkWrite(sink);
+    sink->chan = NULL;
+    DmLeave();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmLogEvent --
+ *
+ *	Adds a line about something that went wrong for the -errorlog
+ *	channel: "[date] peer: message".  It is written when the event that
+ *	caused it has been handled, never in the middle of a request.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills the error log's buffer; may arm the timer that writes it.
  *
  *----------------------------------------------------------------------
  */
@@ -192,23 +374,23 @@ DmLogEvent(
     const char *format,		/* printf-style message and arguments. */
     ...)
 {
-    Tcl_Channel chan;
-    char line[1024];
+    DmLogSink *sink = &srv->errorSink;
+    char *line;
     va_list ap;
-    int n;
+    int n, max = 1024;
 
-    if (srv->config.errorLog == NULL || (chan = Tcl_GetChannel(srv->interp,
-	    Tcl_GetString(srv->config.errorLog), NULL)) == NULL) {
+    if (sink->chan == NULL || (line = SinkRoom(sink, (size_t) max)) == NULL) {
 	return;
     }
     DmReplyClock(srv);
-    n = snprintf(line, sizeof(line), "[%s] %s: ", srv->logDate, peer);
+    n = snprintf(line, (size_t) max, "[%s] %s: ", srv->logDate, peer);
     va_start(ap, format);
-    n += vsnprintf(line + n, sizeof(line) - (size_t) n - 1, format, ap);
+    n += vsnprintf(line + n, (size_t) (max - n - 1), format, ap);
     va_end(ap);
-    if (n > (int) sizeof(line) - 2) {
-	n = (int) sizeof(line) - 2;
+    if (n > max - 2) {
+	n = max - 2;
     }
     line[n++] = '\n';
-    Tcl_Write(chan, line, n);
+    sink->len += (size_t) n;
+    ArmTimer(srv);
 }

@@ -229,3 +229,48 @@ DmNormalizePath(
     *outLenPtr = o;
     return 0;
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmEncodePath --
+ *
+ *	Percent-encodes a path for a URL: only the bytes RFC 3986 allows
+ *	as they are in a path segment (unreserved, sub-delims, ':', '@')
+ *	and '/' stay; '%', '?', '#', spaces and all bytes above 0x7e are
+ *	encoded, so the URL means the same path to every client.
+ *
+ * Results:
+ *	The length written (at most 3 * len).
+ *
+ * Side effects:
+ *	Writes out[].
+ *
+ *----------------------------------------------------------------------
+ */
+
+size_t
+DmEncodePath(
+    const char *path,
+    size_t len,
+    char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char keep[] = "-._~!$&'()*+,;=:@/";
+    size_t i, o = 0;
+
+    for (i = 0; i < len; i++) {
+	unsigned char c = (unsigned char) path[i];
+
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		|| (c >= '0' && c <= '9')
+		|| (c != '\0' && strchr(keep, c) != NULL)) {
+	    out[o++] = (char) c;
+	} else {
+	    out[o++] = '%';
+	    out[o++] = hex[c >> 4];
+	    out[o++] = hex[c & 15];
+	}
+    }
+    return o;
+}

@@ -29,4 +29,13 @@
 MODULE_SCOPE int	DmNormalizePath(const char *target, size_t len,
 			    char *out, size_t outSize, size_t *outLenPtr);
 
+/*
+ * DmEncodePath percent-encodes a normalised path for use in a URL (a
+ * Location field): every byte but unreserved characters, sub-delims,
+ * ':', '@' and '/' becomes %XX, so DmNormalizePath gives the path back.
+ * out must hold 3 * len bytes; the result's length is returned (no NUL).
+ */
+
+MODULE_SCOPE size_t	DmEncodePath(const char *path, size_t len, char *out);
+
 #endif /* DM_PATH_H */

@@ -57,6 +57,7 @@ static void	PumpEvent(void *clientData, int mask);
 static void	PumpStart(void *clientData);
 static void	PumpClosed(void *clientData);
 static void	PumpCallback(void *clientData);
+static void	FreePump(void *ptr);
 
 /*
  *----------------------------------------------------------------------
@@ -207,6 +208,31 @@ SetError(
 /*
  *----------------------------------------------------------------------
  *
+ * Gone --
+ *
+ *	Whether a channel of the pump was closed by Tcl code that a read or
+ *	a write ran (a reflected channel's, or an update inside it): the
+ *	copy then stops, and the channels are not touched again.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static inline int
+Gone(
+    const Pump *pump)
+{
+    return pump->in == NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * Step --
  *
  *	Copies as much as can be copied without blocking (everything, for a
@@ -239,6 +265,9 @@ Step(
 	    if (Tcl_OutputBuffered(pump->out) > 0) {
 		if (Tcl_Flush(pump->out) != TCL_OK) {
 		    return SetError(pump, "writing");
+		}
+		if (Gone(pump)) {
+		    return -1;
 		}
 		if (Tcl_OutputBuffered(pump->out) > 0) {
 		    pump->waitMask = WAIT_OUT;	/* Flushing in background. */
@@ -277,13 +306,18 @@ Step(
 	    pump->waitMask = WAIT_OUT;
 	    return 0;
 	}
-	if (pump->useSendfile) {
-	    want = Tcl_InputBuffered(pump->in);
+	if (pump->useSendfile && Tcl_InputBuffered(pump->in) < want) {
+	    want = Tcl_InputBuffered(pump->in);	/* Bytes read ahead: they
+						 * go first, a buffer's
+						 * worth at a time. */
 	}
 	if (pump->left >= 0 && pump->left < want) {
 	    want = (Tcl_Size) pump->left;
 	}
 	n = Tcl_Read(pump->in, pump->buf, want);
+	if (Gone(pump)) {
+	    return -1;
+	}
 	if (n < 0) {
 	    return SetError(pump, "reading");
 	}
@@ -295,17 +329,20 @@ Step(
 	    return 0;
 	}
 	if (Tcl_Write(pump->out, pump->buf, n) < 0) {
-	    return SetError(pump, "writing");
+	    return Gone(pump) ? -1 : SetError(pump, "writing");
 	}
 	pump->copied += n;
 	if (pump->left > 0) {
 	    pump->left -= n;
 	}
+	if (Gone(pump)) {
+	    return -1;
+	}
     }
     if (Tcl_Flush(pump->out) != TCL_OK) {
-	return SetError(pump, "writing");
+	return Gone(pump) ? -1 : SetError(pump, "writing");
     }
-    return 1;
+    return Gone(pump) ? -1 : 1;
 }
 
 /*
@@ -364,18 +401,16 @@ Release(
     Tcl_Channel chans[2];
     int i;
 
+    if (Gone(pump)) {
+	return;				/* Released already. */
+    }
     chans[0] = pump->in;
     chans[1] = pump->out;
     for (i = 0; i < 2; i++) {
 	Tcl_HashEntry *hPtr;
 
-	if (chans[i] == NULL) {
-	    continue;
-	}
-	if (pump->command != NULL) {
-	    Tcl_DeleteChannelHandler(chans[i], PumpEvent, pump);
-	    Tcl_DeleteCloseHandler(chans[i], PumpClosed, pump);
-	}
+	Tcl_DeleteChannelHandler(chans[i], PumpEvent, pump);
+	Tcl_DeleteCloseHandler(chans[i], PumpClosed, pump);
 	hPtr = Tcl_FindHashEntry(busy, (char *) chans[i]);
 	if (hPtr != NULL) {
 	    Tcl_DeleteHashEntry(hPtr);
@@ -436,13 +471,24 @@ PumpEvent(
     TCL_UNUSED(int) /*mask*/)
 {
     Pump *pump = clientData;
-    int r = Step(pump);
+    int r;
 
-    if (r == 0) {
-	Watch(pump, pump->waitMask);
-    } else {
-	Finish(pump);
+    /*
+     * Tcl code run by a read or write may close a channel (PumpClosed
+     * then finishes the copy) and run the callback, which frees the
+     * pump: it stays in memory until this step is over.
+     */
+
+    Tcl_Preserve(pump);
+    r = Step(pump);
+    if (!pump->finished) {
+	if (r == 0) {
+	    Watch(pump, pump->waitMask);
+	} else {
+	    Finish(pump);
+	}
     }
+    Tcl_Release(pump);
 }
 
 /*
@@ -474,8 +520,8 @@ PumpStart(
  *
  * PumpClosed --
  *
- *	One of the channels is being closed during a background copy: the
- *	copy stops and the callback hears why.
+ *	One of the channels is being closed during a copy: the copy stops
+ *	and the callback (or the caller of a synchronous copy) hears why.
  *
  * Results:
  *	None.
@@ -492,20 +538,27 @@ PumpClosed(
 {
     Pump *pump = clientData;
 
-    if (pump->finished) {
+    if (pump->finished || Gone(pump)) {
 	return;
+    }
+    if (pump->error != NULL) {
+	Tcl_DecrRefCount(pump->error);
     }
     pump->error = Tcl_NewStringObj("channel closed", -1);
     Tcl_IncrRefCount(pump->error);
 
     /*
      * Tcl does not tell which channel is closing; both are still valid
-     * now, so both are released and get their settings back.
+     * now, so both are released and get their settings back.  A
+     * synchronous copy (closed by Tcl code its own read or write ran)
+     * sees the release and returns the error.
      */
 
-    Tcl_DeleteChannelHandler(pump->in, PumpEvent, pump);
-    Tcl_DeleteChannelHandler(pump->out, PumpEvent, pump);
-    Finish(pump);
+    if (pump->command == NULL) {
+	Release(pump);
+    } else {
+	Finish(pump);
+    }
 }
 
 /*
@@ -552,6 +605,31 @@ PumpCallback(
 	Tcl_DecrRefCount(pump->error);
     }
     Tcl_Release(interp);
+    Tcl_EventuallyFree(pump, (Tcl_FreeProc *) FreePump);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FreePump --
+ *
+ *	Frees a pump and its buffer.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FreePump(
+    void *ptr)
+{
+    Pump *pump = ptr;
+
     Tcl_Free(pump->buf);
     Tcl_Free((char *) pump);
 }
@@ -677,6 +755,8 @@ DmPumpObjCmd(
     Tcl_CreateHashEntry(busy, (char *) out, &isNew);
     SaveOptions(in, &pump->inSaved, command == NULL);
     SaveOptions(out, &pump->outSaved, command == NULL);
+    Tcl_CreateCloseHandler(in, PumpClosed, pump);
+    Tcl_CreateCloseHandler(out, PumpClosed, pump);
 
     if (command == NULL) {
 	Tcl_WideInt copied;
@@ -686,8 +766,7 @@ DmPumpObjCmd(
 	Release(pump);
 	copied = pump->copied;
 	error = pump->error;
-	Tcl_Free(pump->buf);
-	Tcl_Free((char *) pump);
+	FreePump(pump);
 	if (r < 0) {
 	    Tcl_SetObjResult(interp, error);
 	    Tcl_DecrRefCount(error);
@@ -701,8 +780,6 @@ DmPumpObjCmd(
     pump->command = command;
     Tcl_IncrRefCount(command);
     Tcl_Preserve(interp);
-    Tcl_CreateCloseHandler(in, PumpClosed, pump);
-    Tcl_CreateCloseHandler(out, PumpClosed, pump);
 
     Tcl_DoWhenIdle(PumpStart, pump);
     return TCL_OK;

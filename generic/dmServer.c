@@ -59,8 +59,11 @@ static const IntOption intOptions[] = {
 };
 
 static Tcl_ObjCmdProc ServerObjCmd;
+static int	ServerSubcommand(DmServer *srv, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
 static void	ServerCmdDeleted(void *clientData);
 static void	ServerTimerProc(void *clientData);
+static DmFreeProc FreeServer;
 
 /*
  *----------------------------------------------------------------------
@@ -240,12 +243,15 @@ ParseOptions(
 	}
 	switch ((enum Option) option) {
 	case OPT_ACCESSLOG:
-	case OPT_ERRORLOG:
+	case OPT_ERRORLOG: {
+	    Tcl_Channel chan = NULL;
+
 	    s = Tcl_GetStringFromObj(value, &len);
 	    if (len > 0) {
 		int mode;
 
-		if (Tcl_GetChannel(interp, s, &mode) == NULL) {
+		chan = Tcl_GetChannel(interp, s, &mode);
+		if (chan == NULL) {
 		    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE",
 			    optionNames[option], NULL);
 		    return TCL_ERROR;
@@ -255,9 +261,15 @@ ParseOptions(
 			    "channel is not writable");
 		}
 	    }
-	    *(option == OPT_ACCESSLOG ? &cfg->accessLog : &cfg->errorLog) =
-		    (len > 0) ? value : NULL;
+	    if (option == OPT_ACCESSLOG) {
+		cfg->accessLog = (len > 0) ? value : NULL;
+		cfg->accessChan = chan;
+	    } else {
+		cfg->errorLog = (len > 0) ? value : NULL;
+		cfg->errorChan = chan;
+	    }
 	    break;
+	}
 	case OPT_DEFAULT: {
 	    Tcl_Obj **names;
 	    Tcl_Size count, j;
@@ -365,15 +377,17 @@ ConfigRetain(
  * ConfigCommit --
  *
  *	Makes a parsed configuration the server's: takes references to its
- *	objects, drops the old ones, and sizes what depends on it.
+ *	objects, drops the old ones, and updates what depends on it.  It
+ *	calls no Tcl code: lines for a log channel being replaced were
+ *	written before the options were parsed (see ServerObjCmd).
  *
  * Results:
- *	A standard Tcl result: TCL_ERROR if the new root cannot be opened
- *	or memory runs out, in which case nothing changed.
+ *	A standard Tcl result: TCL_ERROR if the new root cannot be opened,
+ *	in which case nothing changed.
  *
  * Side effects:
- *	May reopen the root, reallocate the scratch buffer, rebuild the
- *	Server field and move deadlines.
+ *	May reopen the root, rebuild the Server field, move deadlines and
+ *	point the logs at other channels.
  *
  *----------------------------------------------------------------------
  */
@@ -385,9 +399,8 @@ ConfigCommit(
     DmConfig *cfg)
 {
     DmConfig *old = &srv->config;
-    size_t inputRoom, headRoom, size;
-    char *scratch = NULL, *serverHeader = NULL, *realRoot = NULL;
-    int rootFd = -1, which, resize;
+    char *realRoot = NULL;
+    int rootFd = -1, which;
 
     if (old->root == NULL || strcmp(Tcl_GetString(old->root),
 	    Tcl_GetString(cfg->root)) != 0) {
@@ -407,33 +420,6 @@ ConfigCommit(
 	}
     }
 
-    /*
-     * Input must hold a whole head at its limits; the reply area a head
-     * with a Location as long as a request line, and a small file.
-     */
-
-    inputRoom = cfg->limits.maxRequestLine + cfg->limits.maxHeadSize + 65536;
-    headRoom = DM_REPLY_HEAD_MAX + 2 * DM_MAX_SERVER_NAME
-	    + cfg->limits.maxRequestLine;
-    size = inputRoom + headRoom + DM_SMALL_FILE + cfg->limits.maxRequestLine
-	    + 16;
-    resize = (inputRoom != srv->inputRoom || headRoom != srv->headRoom);
-    if (resize) {
-	scratch = malloc(size);
-    }
-    serverHeader = malloc(DM_MAX_SERVER_NAME + 16);
-    if ((resize && scratch == NULL) || serverHeader == NULL) {
-	free(scratch);
-	free(serverHeader);
-	free(realRoot);
-	if (rootFd >= 0) {
-	    DmFileClose(rootFd);
-	}
-	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
-	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
-	return TCL_ERROR;
-    }
-
     if (rootFd >= 0 || cfg->followSymlinks != old->followSymlinks) {
 	DmCacheFlush(srv->cache);	/* Paths may name other files now. */
     }
@@ -448,16 +434,8 @@ ConfigCommit(
 	srv->rootFd = rootFd;
 	srv->realRoot = realRoot;
     }
-    if (resize) {
-	free(srv->scratch);
-	srv->scratch = scratch;
-	srv->inputRoom = inputRoom;
-	srv->headRoom = headRoom;
-    }
-    free(srv->serverHeader);
-    srv->serverHeader = serverHeader;
-    srv->serverHeaderLen = (size_t) sprintf(serverHeader, "Server: %s\r\n",
-	    Tcl_GetString(cfg->serverName));
+    srv->serverHeaderLen = (size_t) sprintf(srv->serverHeader,
+	    "Server: %s\r\n", Tcl_GetString(cfg->serverName));
     for (which = 0; which < DM_TIMER_LISTS; which++) {
 	if (old->timeouts[which] != 0
 		&& old->timeouts[which] != cfg->timeouts[which]) {
@@ -465,8 +443,9 @@ ConfigCommit(
 		    cfg->timeouts[which] - old->timeouts[which]);
 	}
     }
+    DmLogSetChannel(&srv->accessSink, cfg->accessChan);
+    DmLogSetChannel(&srv->errorSink, cfg->errorChan);
 
-    DmLogFlush(srv);			/* To the channel it was made for. */
     ConfigRetain(cfg, 1);
     ConfigRetain(old, -1);
     *old = *cfg;
@@ -504,10 +483,10 @@ OptionValue(
 	return Tcl_NewIntObj(*slot);
     }
     switch ((enum Option) option) {
-    case OPT_ACCESSLOG:
-	return cfg->accessLog ? cfg->accessLog : Tcl_NewObj();
+    case OPT_ACCESSLOG:			/* "" once the channel was closed. */
+	return srv->accessSink.chan ? cfg->accessLog : Tcl_NewObj();
     case OPT_ERRORLOG:
-	return cfg->errorLog ? cfg->errorLog : Tcl_NewObj();
+	return srv->errorSink.chan ? cfg->errorLog : Tcl_NewObj();
     case OPT_DEFAULT:
 	return cfg->defaults;
     case OPT_DEFERACCEPT:
@@ -567,9 +546,17 @@ DmServeObjCmd(
 	return TCL_ERROR;
     }
     srv = calloc(1, sizeof(DmServer));
-    if (srv != NULL && (srv->cache = DmCacheCreate(CACHE_BYTES)) == NULL) {
-	free(srv);
-	srv = NULL;
+    if (srv != NULL) {
+	srv->scratch = malloc(DM_READ_ROOM + DM_HEAD_ROOM + DM_SMALL_FILE);
+	srv->cache = DmCacheCreate(CACHE_BYTES);
+	if (srv->scratch == NULL || srv->cache == NULL) {
+	    free(srv->scratch);
+	    if (srv->cache != NULL) {
+		DmCacheDelete(srv->cache);
+	    }
+	    free(srv);
+	    srv = NULL;
+	}
     }
     if (srv == NULL) {
 	Tcl_DecrRefCount(cwd);
@@ -580,6 +567,7 @@ DmServeObjCmd(
     srv->interp = interp;
     srv->rootFd = -1;
     srv->listen.fd = -1;
+    srv->accessSink.srv = srv->errorSink.srv = srv;
 
     /*
      * Defaults, then the options; ConfigCommit takes its own references.
@@ -650,7 +638,9 @@ DmServeObjCmd(
  * ServerObjCmd --
  *
  *	Implements a server handle: "$h cget -option", "$h configure
- *	?-option ?value ...??", "$h stats" and "$h close".
+ *	?-option ?value ...??", "$h stats" and "$h close".  The server
+ *	stays in memory until the command returns, whatever Tcl code run
+ *	from it (a log channel's) does.
  *
  * Results:
  *	A standard Tcl result.
@@ -668,11 +658,41 @@ ServerObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    int code;
+
+    DmEnter();
+    code = ServerSubcommand(clientData, interp, objc, objv);
+    DmLeave();
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerSubcommand --
+ *
+ *	The subcommands of a server handle, for ServerObjCmd.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	See the user documentation.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ServerSubcommand(
+    DmServer *srv,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
     static const char *const subcommands[] = {
 	"cget", "close", "configure", "stats", NULL
     };
     enum { SUB_CGET, SUB_CLOSE, SUB_CONFIGURE, SUB_STATS };
-    DmServer *srv = clientData;
     int index, option;
 
     if (objc < 2) {
@@ -723,8 +743,24 @@ ServerObjCmd(
 	    Tcl_SetObjResult(interp, OptionValue(srv, option));
 	    return TCL_OK;
 	} else {
-	    DmConfig cfg = srv->config;
+	    DmConfig cfg;
 
+	    /*
+	     * Lines already gathered go to the channels they were made
+	     * for.  That write may run Tcl code, even close the server, so
+	     * it comes before the options are parsed and committed.
+	     */
+
+	    DmLogFlush(srv);
+	    if (srv->closing) {
+		Tcl_SetObjResult(interp, Tcl_NewStringObj(
+			"server was closed", -1));
+		Tcl_SetErrorCode(interp, "DUSTMOTE", "CLOSED", NULL);
+		return TCL_ERROR;
+	    }
+	    cfg = srv->config;
+	    cfg.accessChan = srv->accessSink.chan;
+	    cfg.errorChan = srv->errorSink.chan;
 	    if (ParseOptions(interp, &cfg, NULL, NULL, objc - 2, objv + 2)
 		    != TCL_OK) {
 		return TCL_ERROR;
@@ -811,10 +847,13 @@ DmServerClose(
     if (srv->closing) {
 	return;
     }
+    DmEnter();
     srv->closing = 1;
     DmWatchStop(&srv->listen);
     DmNetClose(fd);
     DmLogFlush(srv);
+    DmLogSetChannel(&srv->accessSink, NULL);
+    DmLogSetChannel(&srv->errorSink, NULL);
     for (i = 0; i < 2; i++) {
 	Tcl_Obj **logPtr = i ? &srv->config.errorLog : &srv->config.accessLog;
 
@@ -823,31 +862,55 @@ DmServerClose(
 	    *logPtr = NULL;
 	}
     }
-    Tcl_Preserve(srv);
     DmConnServerClosing(srv);
     if (srv->numConns == 0) {
 	DmServerRelease(srv);
     }
-    Tcl_Release(srv);
+    DmLeave();
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * FreeServer, DmServerRelease --
+ * DmServerRelease, FreeServer --
  *
- *	Free a closed server once nothing refers to it.  The memory itself
- *	is retired, as an event of the current batch may still name the
- *	listening watch inside it.
+ *	Let go of a closed server once no connection uses it: what it holds
+ *	outside memory goes at once, the memory when no frame can point to
+ *	it any more (see dmRetire.c).
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Frees the server.
+ *	Cancels the server's timers, closes its root and frees it.
  *
  *----------------------------------------------------------------------
  */
+
+void
+DmServerRelease(
+    DmServer *srv)
+{
+    if (srv->released) {
+	return;
+    }
+    srv->released = 1;
+    if (srv->timerToken) {
+	Tcl_DeleteTimerHandler(srv->timerToken);
+	srv->timerToken = NULL;
+    }
+    if (srv->logTimer) {
+	Tcl_DeleteTimerHandler(srv->logTimer);
+	srv->logTimer = NULL;
+    }
+    DmLogSetChannel(&srv->accessSink, NULL);
+    DmLogSetChannel(&srv->errorSink, NULL);
+    if (srv->rootFd >= 0) {
+	DmFileClose(srv->rootFd);
+	srv->rootFd = -1;
+    }
+    DmRetire(FreeServer, srv);
+}
 
 static void
 FreeServer(
@@ -855,34 +918,15 @@ FreeServer(
 {
     DmServer *srv = ptr;
 
-    if (srv->timerToken) {
-	Tcl_DeleteTimerHandler(srv->timerToken);
-    }
-    if (srv->logTimer) {
-	Tcl_DeleteTimerHandler(srv->logTimer);
-    }
-    if (srv->rootFd >= 0) {
-	DmFileClose(srv->rootFd);
-    }
     free(srv->realRoot);
-    free(srv->serverHeader);
     free(srv->scratch);
-    free(srv->logBuf);
+    free(srv->accessSink.buf);
+    free(srv->errorSink.buf);
     if (srv->cache != NULL) {
 	DmCacheDelete(srv->cache);
     }
     ConfigRetain(&srv->config, -1);
-    DmRetire(srv);
-}
-
-void
-DmServerRelease(
-    DmServer *srv)
-{
-    if (!srv->released) {
-	srv->released = 1;
-	Tcl_EventuallyFree(srv, (Tcl_FreeProc *) FreeServer);
-    }
+    free(srv);
 }
 
 /*
@@ -932,7 +976,7 @@ ServerTimerProc(
 
     srv->timerToken = NULL;
     srv->timerAt = 0;
-    Tcl_Preserve(srv);
+    DmEnter();
     DmConnExpire(srv, DmNowMs());
     if (srv->acceptPaused && !srv->closing) {
 	srv->acceptPaused = 0;
@@ -942,5 +986,6 @@ ServerTimerProc(
     if (next != 0 && (srv->timerAt == 0 || next < srv->timerAt)) {
 	DmTimerArm(srv, next);
     }
-    Tcl_Release(srv);
+    DmLogFlushDue(srv);
+    DmLeave();
 }

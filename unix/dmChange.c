@@ -99,6 +99,8 @@ struct DmChange {
     int mountFd;		/* /proc/self/mountinfo: POLLPRI on a mount. */
     int epfd;			/* Both, for one cheap "anything?" call. */
     uint64_t epoch;		/* Counts the looks that found changes. */
+    uint64_t allTouched;	/* Epoch in which events were lost: every
+				 * file counts as touched then. */
     Tcl_HashTable dirPaths;	/* Watched directories, by relative path. */
     Tcl_HashTable dirWatches;	/* Their watch descriptors. */
     Tcl_HashTable files;	/* Watch descriptor -> FileWatch. */
@@ -314,11 +316,21 @@ DmChangePending(
 	    if (e->mask & PATH_EVENTS) {
 		dropDirs = 1;
 	    }
+	    if (e->mask & IN_Q_OVERFLOW) {
+		/*
+		 * Events were lost, perhaps some of a watched file's own:
+		 * every file may have been rewritten, maybe within one
+		 * tick of a coarse clock that a stat would not see.
+		 */
+
+		ch->allTouched = ch->epoch + 1;
+	    }
 	    p += sizeof(struct inotify_event) + e->len;
 	}
     }
     if (got < 0 && errno != EAGAIN) {
-	changed = dropDirs = 1;
+	changed = dropDirs = 1;		/* Events may be lost: as above. */
+	ch->allTouched = ch->epoch + 1;
     }
     if (dropDirs) {
 	DropDirs(ch);
@@ -339,7 +351,8 @@ DmChangePending(
  * Results:
  *	An epoch.  DmChangeTouched gives UINT64_MAX for a watch the kernel
  *	has dropped (its file was deleted or its file system unmounted), 0
- *	for a file that had no event.
+ *	for a file that had no event; a file counts as touched in the epoch
+ *	in which the queue overflowed.
  *
  * Side effects:
  *	None.
@@ -360,9 +373,13 @@ DmChangeTouched(
     int wd)
 {
     Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&ch->files, INT2PTR(wd));
+    uint64_t touched;
 
-    return (hPtr == NULL) ? UINT64_MAX
-	    : ((FileWatch *) Tcl_GetHashValue(hPtr))->touched;
+    if (hPtr == NULL) {
+	return UINT64_MAX;
+    }
+    touched = ((FileWatch *) Tcl_GetHashValue(hPtr))->touched;
+    return (touched > ch->allTouched) ? touched : ch->allTouched;
 }
 
 /*
@@ -457,8 +474,16 @@ DmChangeWatchDirs(
 	    }
 	    hPtr = Tcl_CreateHashEntry(&ch->dirWatches, INT2PTR(wd), &isNew);
 	    if (statfs(path, &sfs) < 0 || !IsLocal(&sfs)) {
-		Tcl_DeleteHashEntry(hPtr);
-		inotify_rm_watch(ch->inotifyFd, wd);
+		/*
+		 * The kernel gives one watch per inode: a directory reached
+		 * by another path too (a bind mount) shares it, and that
+		 * path still relies on it.
+		 */
+
+		if (isNew) {
+		    Tcl_DeleteHashEntry(hPtr);
+		    inotify_rm_watch(ch->inotifyFd, wd);
+		}
 		return 0;
 	    }
 	    Tcl_CreateHashEntry(&ch->dirPaths, key, &isNew);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,14 @@
 #endif
 
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/*
+ * Bounds of a walk below the root without openat2: symbolic links
+ * followed (the kernel's own limit), and directories deep.
+ */
+
+#define MAX_WALK_LINKS	40
+#define MAX_WALK_DEPTH	256
 
 /*
  *----------------------------------------------------------------------
@@ -102,6 +111,39 @@ StatusFromErrno(
 /*
  *----------------------------------------------------------------------
  *
+ * Nanoseconds --
+ *
+ *	A file time in nanoseconds since the epoch, clamped to what 64 bits
+ *	hold (until the year 2262): a file stamped later, which some file
+ *	systems allow, must not overflow.
+ *
+ * Results:
+ *	The time.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int64_t
+Nanoseconds(
+    const struct timespec *ts)
+{
+    const int64_t maxSec = INT64_MAX / 1000000000 - 1;
+
+    if (ts->tv_sec > maxSec) {
+	return INT64_MAX;
+    }
+    if (ts->tv_sec < -maxSec) {
+	return INT64_MIN;
+    }
+    return (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * FillInfo --
  *
  *	Copies what the server uses from a struct stat.
@@ -126,50 +168,201 @@ FillInfo(
 	    : S_ISDIR(st->st_mode) ? DM_FILE_DIRECTORY : DM_FILE_OTHER;
     infoPtr->dev = (uint64_t) st->st_dev;
     infoPtr->ino = (uint64_t) st->st_ino;
-    infoPtr->mtimeNs = (int64_t) st->st_mtim.tv_sec * 1000000000
-	    + st->st_mtim.tv_nsec;
-    infoPtr->ctimeNs = (int64_t) st->st_ctim.tv_sec * 1000000000
-	    + st->st_ctim.tv_nsec;
+    infoPtr->mtimeNs = Nanoseconds(&st->st_mtim);
+    infoPtr->ctimeNs = Nanoseconds(&st->st_ctim);
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * IsInside --
+ * NextComponent --
  *
- *	Checks where an open descriptor really lives, through the kernel's
- *	own record of its path, so no rename or symlink swap after the open
- *	can fool the check.
+ *	Takes the next name off a relative path: skips slashes and copies
+ *	the name into name[NAME_MAX + 1].
  *
  * Results:
- *	1 if the file lies in realRoot, else 0.
+ *	1 with the name copied and *restPtr advanced past it; 0 when the
+ *	path is used up; -1 for a name longer than NAME_MAX.
  *
  * Side effects:
- *	None.
+ *	Advances *restPtr.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-IsInside(
-    int fd,
-    const char *realRoot)
+NextComponent(
+    const char **restPtr,
+    char *name)
 {
-    char link[64], target[PATH_MAX];
-    size_t rootLen = strlen(realRoot);
-    ssize_t n;
+    const char *p = *restPtr, *q;
 
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    n = readlink(link, target, sizeof(target) - 1);
-    if (n < 0) {
+    while (*p == '/') {
+	p++;
+    }
+    *restPtr = p;
+    if (*p == '\0') {
 	return 0;
     }
-    target[n] = '\0';
-    if (rootLen == 1) {
-	return 1;			/* The root is "/". */
+    for (q = p; *q != '\0' && *q != '/'; q++) {
+	/* Find the name's end. */
     }
-    return (size_t) n >= rootLen && memcmp(target, realRoot, rootLen) == 0
-	    && (target[rootLen] == '/' || target[rootLen] == '\0');
+    if (q - p > NAME_MAX) {
+	return -1;
+    }
+    memcpy(name, p, (size_t) (q - p));
+    name[q - p] = '\0';
+    *restPtr = q;
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * WalkBeneath --
+ *
+ *	Opens relPath below the root one name at a time, following symbolic
+ *	links only while they lead to places inside the root, and opening
+ *	nothing outside it, not even to look.  Each name is first reached
+ *	with O_PATH|O_NOFOLLOW, which opens no file (a device, a FIFO or an
+ *	automount feels nothing); a link's text is read and resolved here;
+ *	only the final name, below the root, is opened for reading.  An
+ *	absolute link is inside only if it names the root's canonical path
+ *	or something below it.  This is what openat2's RESOLVE_BENEATH does
+ *	in the kernel, for the links it refuses (absolute ones) and for
+ *	kernels without it.
+ *
+ * Results:
+ *	A descriptor, or -1 with *statusPtr set: 404 for anything that
+ *	leaves the root, as for a missing file.
+ *
+ * Side effects:
+ *	Opens a descriptor.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+WalkBeneath(
+    int rootFd,
+    const char *realRoot,
+    const char *relPath,
+    int *statusPtr)
+{
+    char path[PATH_MAX], link[PATH_MAX], name[NAME_MAX + 1];
+    const char *rest;
+    int dirs[MAX_WALK_DEPTH + 1];	/* dirs[0] is the root: not ours. */
+    int depth = 0, links = 0, fd = -1, r;
+    size_t rootLen = strlen(realRoot);
+
+    if (strlen(relPath) >= sizeof(path)) {
+	*statusPtr = 414;
+	return -1;
+    }
+    strcpy(path, relPath);
+    rest = path;
+    dirs[0] = rootFd;
+    *statusPtr = 404;
+
+    while ((r = NextComponent(&rest, name)) > 0) {
+	struct stat st;
+	const char *target;
+	size_t targetLen, restLen;
+	ssize_t n;
+	int at;
+
+	if (strcmp(name, ".") == 0) {
+	    continue;
+	}
+	if (strcmp(name, "..") == 0) {
+	    if (depth == 0) {
+		goto done;		/* Above the root. */
+	    }
+	    close(dirs[depth--]);
+	    continue;
+	}
+	at = openat(dirs[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (at < 0 || fstat(at, &st) < 0) {
+	    *statusPtr = StatusFromErrno(errno);
+	    if (at >= 0) {
+		close(at);
+	    }
+	    goto done;
+	}
+	if (S_ISDIR(st.st_mode)) {
+	    if (depth == MAX_WALK_DEPTH) {
+		close(at);
+		goto done;
+	    }
+	    dirs[++depth] = at;
+	    continue;
+	}
+	if (!S_ISLNK(st.st_mode)) {
+	    /*
+	     * Not a directory: it must be the last name.  It is opened
+	     * by name without following, so a link swapped in since
+	     * fails.
+	     */
+
+	    close(at);
+	    if (NextComponent(&rest, name) != 0) {
+		*statusPtr = 404;	/* "file/more" */
+		goto done;
+	    }
+	    fd = openat(dirs[depth], name, OPEN_FLAGS | O_NOFOLLOW);
+	    if (fd < 0) {
+		*statusPtr = StatusFromErrno(errno);
+	    }
+	    goto done;
+	}
+
+	/*
+	 * A symbolic link: its text takes its name's place in what is
+	 * left to walk, from the root if it is absolute.
+	 */
+
+	n = readlinkat(at, "", link, sizeof(link) - 1);
+	close(at);
+	if (n <= 0 || ++links > MAX_WALK_LINKS) {
+	    goto done;
+	}
+	link[n] = '\0';
+	target = link;
+	if (link[0] == '/') {
+	    if (rootLen > 1 && (strncmp(link, realRoot, rootLen) != 0
+		    || (link[rootLen] != '/' && link[rootLen] != '\0'))) {
+		goto done;		/* Outside: never looked at. */
+	    }
+	    target = link + (rootLen > 1 ? rootLen : 0);
+	    while (depth > 0) {
+		close(dirs[depth--]);
+	    }
+	}
+	targetLen = strlen(target);
+	restLen = strlen(rest);
+	if (targetLen + 1 + restLen >= sizeof(path)) {
+	    *statusPtr = 414;
+	    goto done;
+	}
+	memmove(path + targetLen + 1, rest, restLen + 1);
+	memcpy(path, target, targetLen);
+	path[targetLen] = '/';
+	rest = path;
+    }
+    if (r == 0) {
+	fd = openat(dirs[depth], ".", OPEN_FLAGS);	/* A directory. */
+	if (fd < 0) {
+	    *statusPtr = StatusFromErrno(errno);
+	}
+    } else {
+	*statusPtr = 414;		/* A name longer than NAME_MAX. */
+    }
+
+  done:
+    while (depth > 0) {
+	close(dirs[depth--]);
+    }
+    return fd;
 }
 
 /*
@@ -181,7 +374,8 @@ IsInside(
  *	Unless followSymlinks is set, symbolic links may be followed only
  *	while the path stays inside the root: the kernel enforces this
  *	(openat2 RESOLVE_BENEATH) where it can, and links it refuses
- *	(absolute ones) are opened and then checked by where they landed.
+ *	(absolute ones) are resolved by WalkBeneath, which never opens
+ *	anything outside the root.
  *
  * Results:
  *	A descriptor with *infoPtr filled, or -1 with *statusPtr set to the
@@ -206,8 +400,14 @@ DmFileOpenBeneath(
     struct stat st;
     int fd = -1;
 
+    if (followSymlinks) {
+	fd = openat(rootFd, rel, OPEN_FLAGS);
+	if (fd < 0) {
+	    *statusPtr = StatusFromErrno(errno);
+	    return -1;
+	}
+    } else {
 #ifdef HAVE_LINUX_OPENAT2_H
-    if (!followSymlinks) {
 	struct open_how how;
 
 	memset(&how, 0, sizeof(how));
@@ -218,18 +418,12 @@ DmFileOpenBeneath(
 	    *statusPtr = StatusFromErrno(errno);
 	    return -1;
 	}
-    }
 #endif
-    if (fd < 0) {
-	fd = openat(rootFd, rel, OPEN_FLAGS);
 	if (fd < 0) {
-	    *statusPtr = StatusFromErrno(errno);
-	    return -1;
-	}
-	if (!followSymlinks && !IsInside(fd, realRoot)) {
-	    close(fd);
-	    *statusPtr = 404;
-	    return -1;
+	    fd = WalkBeneath(rootFd, realRoot, relPath, statusPtr);
+	    if (fd < 0) {
+		return -1;
+	    }
 	}
     }
     if (fstat(fd, &st) < 0) {

@@ -29,16 +29,12 @@
 
 typedef struct ThreadData {
     int epfd;			/* -1 until the first watch. */
-    int dispatching;		/* Inside PollProc. */
-    void **retired;		/* Freed when the dispatch ends. */
-    int numRetired, maxRetired;
 } ThreadData;
 
 static Tcl_ThreadDataKey dataKey;
 
 static void	PollProc(void *clientData, int mask);
-static void	Dispatch(ThreadData *tsdPtr, struct epoll_event *events,
-		    int n);
+static void	Dispatch(struct epoll_event *events, int n);
 static void	PollExit(void *clientData);
 
 /*
@@ -100,9 +96,6 @@ PollExit(
     Tcl_DeleteFileHandler(tsdPtr->epfd);
     close(tsdPtr->epfd);
     tsdPtr->epfd = -1;
-    free(tsdPtr->retired);
-    tsdPtr->retired = NULL;
-    tsdPtr->maxRetired = 0;
 }
 
 /*
@@ -135,15 +128,20 @@ PollProc(
      * A trip through Tcl's notifier costs more than an epoll_wait, so
      * while events keep coming they are taken here, a few rounds at most
      * so that timers and other event sources still get their turn.
+     * A watch procedure may run Tcl code that enters the event loop
+     * again (this procedure with it): what it frees is only retired, so
+     * the watches of this batch stay readable until the batch is done.
      */
 
+    DmEnter();
     for (round = 0; round < DM_POLL_ROUNDS; round++) {
 	n = epoll_wait(tsdPtr->epfd, events, DM_POLL_BATCH, 0);
 	if (n <= 0) {
 	    break;
 	}
-	Dispatch(tsdPtr, events, n);
+	Dispatch(events, n);
     }
+    DmLeave();
 }
 
 /*
@@ -151,9 +149,9 @@ PollProc(
  *
  * Dispatch --
  *
- *	Calls each ready watch's procedure.  Memory retired by those
- *	procedures is freed only after the batch, since a later event of the
- *	same batch may still point to it.
+ *	Calls each ready watch's procedure.  A watch stopped earlier in the
+ *	batch (its connection closed) is skipped; its memory is still there
+ *	because the caller is inside DmEnter.
  *
  * Results:
  *	None.
@@ -166,13 +164,11 @@ PollProc(
 
 static void
 Dispatch(
-    ThreadData *tsdPtr,
     struct epoll_event *events,
     int n)
 {
     int i;
 
-    tsdPtr->dispatching = 1;
     for (i = 0; i < n; i++) {
 	DmWatch *w = events[i].data.ptr;
 	int mask = 0;
@@ -191,51 +187,6 @@ Dispatch(
 	    w->proc(w->clientData, mask);
 	}
     }
-    tsdPtr->dispatching = 0;
-    for (i = 0; i < tsdPtr->numRetired; i++) {
-	free(tsdPtr->retired[i]);
-    }
-    tsdPtr->numRetired = 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmRetire --
- *
- *	Frees memory that an event of the current batch may still refer to:
- *	at once outside a dispatch, else when the batch ends.
- *
- * Results:
- *	None.
- *
- * Side effects:
- *	Frees ptr now or later.
- *
- *----------------------------------------------------------------------
- */
-
-void
-DmRetire(
-    void *ptr)
-{
-    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-
-    if (!tsdPtr->dispatching) {
-	free(ptr);
-	return;
-    }
-    if (tsdPtr->numRetired == tsdPtr->maxRetired) {
-	int max = tsdPtr->maxRetired ? 2 * tsdPtr->maxRetired : 64;
-	void **grown = realloc(tsdPtr->retired, max * sizeof(void *));
-
-	if (grown == NULL) {
-	    Tcl_Panic("dustmote: out of memory");
-	}
-	tsdPtr->retired = grown;
-	tsdPtr->maxRetired = max;
-    }
-    tsdPtr->retired[tsdPtr->numRetired++] = ptr;
 }
 
 /*

@@ -452,7 +452,6 @@ static const ChunkCase chunkCases[] = {
     {"next request follows", BIN("5\r\nhello\r\n0\r\n\r\n"),
 	"GET / HTTP/1.1\r\nHost: h\r\n\r\n", DM_CHUNKED_DONE},
     {"empty body", BIN("0\r\n\r\n"), "\r\n", DM_CHUNKED_DONE},
-    {"bare LF", BIN("5\nhello\n0\n\n"), "x", DM_CHUNKED_DONE},
     {"several chunks, hex cases",
 	BIN("A\r\n0123456789\r\n1f\r\nabcdefghijklmnopqrstuvwxyz01234\r\n"
 	"0\r\n\r\n"), NULL, DM_CHUNKED_DONE},
@@ -468,7 +467,7 @@ static const ChunkCase chunkCases[] = {
 	"0;last\r\n\r\n"), NULL, DM_CHUNKED_DONE},
     {"tab before extension", BIN("5\t;a\r\nhello\r\n0\r\n\r\n"), NULL,
 	DM_CHUNKED_DONE},
-    {"trailers", BIN("5\r\nhello\r\n0\r\nX-Sum: abc\r\nY:\r\nZ: a\tb\xc3\xa9\n"
+    {"trailers", BIN("5\r\nhello\r\n0\r\nX-Sum: abc\r\nY:\r\nZ: a\tb\xc3\xa9\r\n"
 	"\r\n"), "GET", DM_CHUNKED_DONE},
     {"incomplete data", BIN("5\r\nhel"), NULL, DM_CHUNKED_MORE},
     {"incomplete last chunk", BIN("5\r\nhello\r\n0\r\n"), NULL,
@@ -519,6 +518,19 @@ static const ChunkCase chunkCases[] = {
 	DM_CHUNKED_ERROR},
     {"final CR without LF", BIN("0\r\n\rX"), NULL, DM_CHUNKED_ERROR},
     {"last chunk CR without LF", BIN("0\rX\r\n"), NULL, DM_CHUNKED_ERROR},
+    /* Bare LF anywhere in the framing: a smuggling vector behind a
+     * lenient proxy, so malformed. */
+    {"bare LF everywhere", BIN("1;a\nX\n0\n\n"), NULL, DM_CHUNKED_ERROR},
+    {"bare LF after size", BIN("5\nhello\r\n0\r\n\r\n"), NULL,
+	DM_CHUNKED_ERROR},
+    {"bare LF after extension", BIN("5;a\nhello\r\n0\r\n\r\n"), NULL,
+	DM_CHUNKED_ERROR},
+    {"bare LF after data", BIN("5\r\nhello\n0\r\n\r\n"), NULL,
+	DM_CHUNKED_ERROR},
+    {"bare LF after last chunk", BIN("0\n\r\n"), NULL, DM_CHUNKED_ERROR},
+    {"bare LF ending the body", BIN("0\r\n\n"), NULL, DM_CHUNKED_ERROR},
+    {"bare LF after trailer", BIN("0\r\nX: y\n\r\n"), NULL,
+	DM_CHUNKED_ERROR},
 };
 
 /*
@@ -1396,6 +1408,98 @@ RunBigChunkCases(void)
  *----------------------------------------------------------------------
  */
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunHeadEnd --
+ *
+ *	Checks DmHeadMayEnd, which tells when an unfinished head is worth
+ *	parsing again, and the checkAt length the parser reports with
+ *	DM_PARSE_MORE: one byte short of it still gives DM_PARSE_MORE, and
+ *	at it (no line end added) the limit's error.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Counts the cases.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+RunHeadEnd(void)
+{
+    static const struct {
+	const char *input;
+	size_t from;
+	int expected;
+    } ends[] = {
+	{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 0, 1},
+	{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 26, 1},	/* Last byte new. */
+	{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, 0},	/* Nothing new. */
+	{"GET / HTTP/1.1\r\nHost: h\r\n\r", 0, 0},
+	{"GET / HTTP/1.1\nHost: h\n\n", 23, 1},
+	{"GET / HTTP/1.1\r\nHost: h\r\n", 0, 0},
+	{"GET / HTTP/1.1\r\nHost: h\r\nX", 5, 0},
+	{"\n\n", 1, 1},
+	{"", 0, 0},
+    };
+    static const struct {
+	const char *input;
+	DmLimits limits;
+	size_t checkAt;
+	long atLimit;
+    } more[] = {
+	{"GET /abc", {14, 100, 10}, 15, -414},
+	{"\r\nGET /abc", {14, 100, 10}, 17, -414},
+	{"GET / HTTP/1.1\r\nHost: h", {64, 20, 10}, 37, -431},
+	{"GET / HTTP/1.1\nHost: h\nX-A: b", {64, 20, 10}, 36, -431},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+	size_t len = strlen(ends[i].input);
+	char *copy = Copy(ends[i].input, len);
+	int got;
+
+	BeginCase();
+	got = DmHeadMayEnd(copy, ends[i].from, len);
+	if (got != ends[i].expected) {
+	    Fail("head end", "%zu: from %zu: got %d", i, ends[i].from, got);
+	}
+	free(copy);
+	EndCase();
+    }
+    for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+	size_t len = strlen(more[i].input), at = more[i].checkAt;
+	char *padded = malloc(at), *copy;
+	DmRequest req;
+	long got;
+
+	BeginCase();
+	got = Parse(more[i].input, len, &more[i].limits, &req, &copy);
+	free(copy);
+	if (got != DM_PARSE_MORE || req.checkAt != at) {
+	    Fail("checkAt", "%zu: got %ld, checkAt %zu", i, got, req.checkAt);
+	}
+	memcpy(padded, more[i].input, len);
+	memset(padded + len, 'x', at - len);
+	got = Parse(padded, at - 1, &more[i].limits, &req, &copy);
+	free(copy);
+	if (got != DM_PARSE_MORE) {
+	    Fail("checkAt", "%zu: one byte short: got %ld", i, got);
+	}
+	got = Parse(padded, at, &more[i].limits, &req, &copy);
+	free(copy);
+	if (got != more[i].atLimit) {
+	    Fail("checkAt", "%zu: at it: got %ld", i, got);
+	}
+	free(padded);
+	EndCase();
+    }
+}
+
 int
 main(void)
 {
@@ -1413,6 +1517,7 @@ main(void)
 	RunChunk(c->name, c->input, c->len, c->extra, c->result);
     }
     RunBigChunkCases();
+    RunHeadEnd();
 
     printf("httpUnit: %d passed, %d failed\n", passed, failed);
     return failed > 0;

@@ -6,7 +6,8 @@
  *	bytes (0 to 7) are piece sizes; the rest is the body.  The body is
  *	decoded in one call, then again in pieces of those sizes taken in
  *	turn, as it would arrive in several reads.  Both must end the same
- *	way (more wanted, done at the same offset, or malformed).  Each
+ *	way (more wanted, done at the same offset with the same data, or
+ *	malformed).  Each
  *	piece is a malloc'd block of exactly its size, so AddressSanitizer
  *	catches a read past it.  A broken check calls abort().
  *
@@ -45,13 +46,22 @@ Decode(
     DmChunked *ch,
     const uint8_t *data,
     size_t len,
-    size_t *consumedPtr)
+    size_t *consumedPtr,
+    char *out,			/* Chunk data is appended here... */
+    size_t *outLenPtr)		/* ...after this many bytes. */
 {
     char *buf = FuzzCopy(data, len);
-    size_t consumed = (size_t) -1;
+    size_t consumed = (size_t) -1, got = (size_t) -1;
     int result;
 
-    result = DmChunkedDecode(ch, buf, len, &consumed);
+    /*
+     * Decoded in place, as the server does, then appended to out.
+     */
+
+    result = DmChunkedDecode(ch, buf, len, &consumed, buf, &got);
+    CHECK(got <= len);
+    memcpy(out + *outLenPtr, buf, got);
+    *outLenPtr += got;
     switch (result) {
     case DM_CHUNKED_MORE:
 	CHECK(consumed == len);
@@ -95,6 +105,8 @@ LLVMFuzzerTestOneInput(
     const uint8_t *sizes, *body;
     size_t numSizes, len, pos, piece, consumed, i;
     size_t wholeConsumed = 0, splitConsumed = 0;
+    size_t wholeDataLen = 0, splitDataLen = 0, moreLen = 0;
+    char *wholeData, *splitData, *more;
     int wholeResult, splitResult = DM_CHUNKED_MORE, result;
 
     if (size == 0) {
@@ -107,9 +119,13 @@ LLVMFuzzerTestOneInput(
     sizes = data + 1;
     body = sizes + numSizes;
     len = size - 1 - numSizes;
+    wholeData = FuzzAlloc(len + 1);
+    splitData = FuzzAlloc(len + 1);
+    more = FuzzAlloc(len + 1);
 
     DmChunkedInit(&ch);
-    wholeResult = Decode(&ch, body, len, &wholeConsumed);
+    wholeResult = Decode(&ch, body, len, &wholeConsumed, wholeData,
+	    &wholeDataLen);
 
     /*
      * Once finished, the decoder stays finished: DONE consumes nothing
@@ -117,8 +133,8 @@ LLVMFuzzerTestOneInput(
      */
 
     if (wholeResult != DM_CHUNKED_MORE) {
-	result = Decode(&ch, body, len, &consumed);
-	CHECK(result == wholeResult);
+	result = Decode(&ch, body, len, &consumed, more, &moreLen);
+	CHECK(result == wholeResult && moreLen == 0);
 	CHECK(result != DM_CHUNKED_DONE || consumed == 0);
     }
 
@@ -131,14 +147,16 @@ LLVMFuzzerTestOneInput(
     for (pos = 0, i = 0; pos < len; i++) {
 	piece = (numSizes == 0) ? 1 : sizes[i % numSizes];
 	if (piece == 0) {
-	    result = Decode(&ch, body + pos, 0, &consumed);
+	    result = Decode(&ch, body + pos, 0, &consumed, splitData,
+		    &splitDataLen);
 	    CHECK(result == DM_CHUNKED_MORE && consumed == 0);
 	    piece = 1;
 	}
 	if (piece > len - pos) {
 	    piece = len - pos;
 	}
-	splitResult = Decode(&ch, body + pos, piece, &consumed);
+	splitResult = Decode(&ch, body + pos, piece, &consumed, splitData,
+		&splitDataLen);
 	if (splitResult == DM_CHUNKED_DONE) {
 	    splitConsumed = pos + consumed;
 	    break;
@@ -149,12 +167,23 @@ LLVMFuzzerTestOneInput(
 	pos += piece;
     }
     if (len == 0) {
-	splitResult = Decode(&ch, body, 0, &consumed);
+	splitResult = Decode(&ch, body, 0, &consumed, splitData,
+		&splitDataLen);
     }
 
     CHECK(splitResult == wholeResult);
     if (wholeResult == DM_CHUNKED_DONE) {
 	CHECK(splitConsumed == wholeConsumed);
+
+	/*
+	 * The same data whatever the reads, and never more than was sent.
+	 */
+
+	CHECK(splitDataLen == wholeDataLen && wholeDataLen < wholeConsumed
+		&& memcmp(splitData, wholeData, wholeDataLen) == 0);
     }
+    free(wholeData);
+    free(splitData);
+    free(more);
     return 0;
 }

@@ -95,12 +95,13 @@ CheckSuccess(
     }
     CHECK(req->methodName.len > 0 && req->target.len > 0);
     CHECK(req->requestLine.len <= limits->maxRequestLine);
-    CHECK(req->method == DM_METHOD_OTHER || req->method == DM_METHOD_GET
-	    || req->method == DM_METHOD_HEAD);
+    CHECK(req->method >= DM_METHOD_OTHER && req->method <= DM_METHOD_PATCH);
     CHECK((req->method == DM_METHOD_GET) == (req->methodName.len == 3
 	    && memcmp(req->methodName.ptr, "GET", 3) == 0));
     CHECK((req->method == DM_METHOD_HEAD) == (req->methodName.len == 4
 	    && memcmp(req->methodName.ptr, "HEAD", 4) == 0));
+    CHECK((req->method == DM_METHOD_POST) == (req->methodName.len == 4
+	    && memcmp(req->methodName.ptr, "POST", 4) == 0));
     CHECK(req->versionMinor == 0 || req->versionMinor == 1);
     CHECK(req->versionMinor == 0 || req->host.ptr != NULL);
     CHECK(req->keepAlive == 0 || req->keepAlive == 1);
@@ -110,6 +111,37 @@ CheckSuccess(
     CHECK(req->bodyKind == DM_BODY_LENGTH || req->contentLength == 0);
     CHECK(req->contentLength < UINT64_C(1000000000000000000));
     CHECK(req->numHeaders >= 0 && req->numHeaders <= limits->maxHeaders);
+
+    /*
+     * Every field is kept: a token name, then ':', then the value with
+     * no white space at either end, all inside the head, in order.
+     */
+
+    for (i = 0; i < req->numHeaders; i++) {
+	const DmField *f = &req->fields[i];
+	size_t k;
+
+	CHECK(f->name.ptr >= buf && f->name.len > 0
+		&& f->name.ptr + f->name.len < buf + head
+		&& f->name.ptr[f->name.len] == ':');
+	CHECK(f->value.ptr > f->name.ptr + f->name.len
+		&& f->value.ptr + f->value.len <= buf + head);
+	CHECK(i == 0 || f->name.ptr > req->fields[i - 1].value.ptr
+		+ req->fields[i - 1].value.len);
+	if (f->value.len > 0) {
+	    CHECK(f->value.ptr[0] != ' ' && f->value.ptr[0] != '\t'
+		    && f->value.ptr[f->value.len - 1] != ' '
+		    && f->value.ptr[f->value.len - 1] != '\t');
+	}
+	for (k = 0; k < f->value.len; k++) {
+	    CHECK(f->value.ptr[k] != '\r' && f->value.ptr[k] != '\n'
+		    && f->value.ptr[k] != '\0');
+	}
+    }
+    if (req->host.ptr != NULL) {
+	CHECK(DmFindField(req, "host") != NULL
+		&& DmFindField(req, "host")->value.ptr == req->host.ptr);
+    }
 }
 
 /*
@@ -137,8 +169,10 @@ Parse(
     Parsed *pPtr)
 {
     char *buf = FuzzCopy(data, len);
+    DmField *fields = (DmField *) FuzzAlloc(limits->maxHeaders
+	    * sizeof(DmField));
 
-    pPtr->result = DmParseRequest(buf, len, limits, &pPtr->req);
+    pPtr->result = DmParseRequest(buf, len, limits, &pPtr->req, fields);
     if (pPtr->result > 0) {
 	CheckSuccess(buf, len, limits, pPtr);
     } else {
@@ -147,6 +181,8 @@ Parse(
 	CHECK(r == DM_PARSE_MORE || r == -400 || r == -414 || r == -431
 		|| r == -501 || r == -505);
     }
+    pPtr->req.fields = NULL;		/* Freed below. */
+    free(fields);
     free(buf);
 }
 

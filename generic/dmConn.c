@@ -343,7 +343,7 @@ SkipBody(
 	}
 	return (long) used;
     }
-    switch (DmChunkedDecode(&conn->chunked, buf, len, &used)) {
+    switch (DmChunkedDecode(&conn->chunked, buf, len, &used, NULL, NULL)) {
     case DM_CHUNKED_DONE:
 	conn->bodyKind = DM_BODY_NONE;
 	return (long) used;
@@ -491,7 +491,8 @@ ProcessInput(
 	if (pos == 0 && !WorthParsing(conn, buf, len)) {
 	    break;
 	}
-	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req);
+	r = DmParseRequest(buf + pos, len - pos, &srv->config.limits, &req,
+		srv->fields);
 	if (r == DM_PARSE_MORE) {
 	    conn->inParsed = len - pos;
 	    conn->inCheckAt = req.checkAt;
@@ -948,9 +949,20 @@ ReplyError(
     char *head = srv->scratch + DM_READ_ROOM, *body = head + DM_HEAD_ROOM;
     char *ownHead = NULL;
     size_t headLen, bodyLen, need;
-    int mustClose = (req == NULL || status >= 500 || status == 400
-	    || status == 408 || status == 414 || status == 431), r;
+    int mustClose, r;
     DmReply reply;
+
+    /*
+     * Closed after: a head that was not parsed (no request, or a stand-in
+     * with only its first line), and the statuses after which framing or
+     * the server's state is in doubt.  A 501 for an unknown method
+     * leaves the connection open: its framing was understood.
+     */
+
+    mustClose = (req == NULL || req->methodName.ptr == NULL
+	    || status == 400 || status == 408 || status == 414
+	    || status == 431 || status == 500 || status == 503
+	    || status == 505);
 
     /*
      * A Location can be longer than the scratch buffer's head part.
@@ -1200,8 +1212,10 @@ HandleRequest(
     const DmCacheEntry *entry;
     const char *data;
 
-    if (req->method == DM_METHOD_OTHER) {
-	return ReplyError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
+    if (req->method != DM_METHOD_GET && !headOnly) {
+	return (req->method == DM_METHOD_OTHER)
+		? ReplyError(conn, 501, 0, req, NULL, NULL, 0)
+		: ReplyError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
     }
     status = DmNormalizePath(req->target.ptr, req->target.len, path,
 	    sizeof(path) - 256, &pathLen);	/* Room for an index name. */
@@ -1250,7 +1264,8 @@ HandleRequest(
  *
  *	Ends the connections whose timer ran out: a request head that did
  *	not arrive in time gets 408 (a connection that sent nothing is just
- *	closed), the rest are closed.
+ *	closed; a body after its answered request, closed with nothing
+ *	more said), the rest are closed.
  *
  * Results:
  *	None.
@@ -1274,9 +1289,24 @@ DmConnExpire(
 	while ((conn = srv->timers[which].head) != NULL
 		&& conn->deadline <= now) {
 	    TimerUnlink(conn);
-	    if (which == DM_TIMER_HEAD
-		    && (conn->in != NULL || conn->bodyKind != DM_BODY_NONE)) {
-		ReplyError(conn, 408, 0, NULL, NULL, NULL, 0);
+	    if (which == DM_TIMER_HEAD && conn->bodyKind != DM_BODY_NONE) {
+		/*
+		 * The body of a request already answered stalled: as for a
+		 * malformed one, nothing more is said (a 408 now could be
+		 * taken as the answer to another request).
+		 */
+
+		DmLogEvent(srv, conn->peer, "request body not complete within"
+			" %d ms; connection closed", srv->config.timeouts[which]);
+		conn->bodyKind = DM_BODY_NONE;
+		ConnLinger(conn);
+		continue;
+	    }
+	    if (which == DM_TIMER_HEAD && conn->in != NULL) {
+		DmRequest req;		/* Its first line, if it arrived. */
+
+		FirstLine(conn->in, conn->inLen, &req);
+		ReplyError(conn, 408, 0, &req, NULL, NULL, 0);
 		continue;
 	    }
 	    if (which == DM_TIMER_SEND) {

@@ -199,6 +199,46 @@ NextElement(
 /*
  *----------------------------------------------------------------------
  *
+ * MethodOf --
+ *
+ *	Which known method a token is.  GET comes first: it is nearly every
+ *	request.
+ *
+ * Results:
+ *	A DM_METHOD_* value; DM_METHOD_OTHER for an unknown one.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+MethodOf(
+    const char *p,
+    size_t n)
+{
+    static const struct {
+	const char name[8];
+	size_t len;
+    } methods[] = {
+	{"", 0}, {"GET", 3}, {"HEAD", 4}, {"POST", 4}, {"PUT", 3},
+	{"DELETE", 6}, {"CONNECT", 7}, {"OPTIONS", 7}, {"TRACE", 5},
+	{"PATCH", 5}
+    };
+    int i;
+
+    for (i = DM_METHOD_GET; i <= DM_METHOD_PATCH; i++) {
+	if (methods[i].len == n && memcmp(p, methods[i].name, n) == 0) {
+	    return i;
+	}
+    }
+    return DM_METHOD_OTHER;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ParseRequestLine --
  *
  *	Parses "METHOD SP TARGET SP HTTP/D.D" (RFC 9112 3), the line end
@@ -238,13 +278,7 @@ ParseRequestLine(
     n = (size_t) (q - p);
     req->methodName.ptr = p;
     req->methodName.len = n;
-    if (n == 3 && memcmp(p, "GET", 3) == 0) {
-	req->method = DM_METHOD_GET;
-    } else if (n == 4 && memcmp(p, "HEAD", 4) == 0) {
-	req->method = DM_METHOD_HEAD;
-    } else {
-	req->method = DM_METHOD_OTHER;
-    }
+    req->method = MethodOf(p, n);
 
     target = ++q;
     while (q < end && HAS_CLASS(*q, CC_TARGET)) {
@@ -451,7 +485,7 @@ KeepFirst(
  *	0, or the HTTP status to answer (400, 501).
  *
  * Side effects:
- *	Fills fields of *req; sets CONN_* bits in *connPtr.
+ *	Fills fields of *req and *fieldPtr; sets CONN_* bits in *connPtr.
  *
  *----------------------------------------------------------------------
  */
@@ -461,7 +495,8 @@ ParseField(
     const char *p,
     const char *end,
     DmRequest *req,
-    int *connPtr)
+    int *connPtr,
+    DmField *fieldPtr)		/* Where the field is recorded, or NULL. */
 {
     const char *q = p, *v, *ve;
     size_t nameLen, n;
@@ -495,6 +530,12 @@ ParseField(
 	}
     }
     n = (size_t) (ve - v);
+    if (fieldPtr != NULL) {
+	fieldPtr->name.ptr = p;
+	fieldPtr->name.len = nameLen;
+	fieldPtr->value.ptr = v;
+	fieldPtr->value.len = n;
+    }
 
     switch (nameLen) {
     case 4:
@@ -587,13 +628,16 @@ DmParseRequest(
     const char *buf,
     size_t len,
     const DmLimits *limits,
-    DmRequest *req)
+    DmRequest *req,
+    DmField *fields)		/* Room for limits->maxHeaders fields, or
+				 * NULL if they are not wanted. */
 {
     static const DmRequest empty;
     const char *p = buf, *end = buf + len, *nl, *lineEnd, *fieldsStart;
     int emptyLines = 0, conn = 0, status;
 
     *req = empty;
+    req->fields = fields;
 
     /*
      * Skip the empty lines some clients send after a body (RFC 9112 2.2),
@@ -664,7 +708,8 @@ DmParseRequest(
 	if (++req->numHeaders > limits->maxHeaders) {
 	    return -431;
 	}
-	status = ParseField(p, lineEnd, req, &conn);
+	status = ParseField(p, lineEnd, req, &conn,
+		fields ? &fields[req->numHeaders - 1] : NULL);
 	if (status != 0) {
 	    return -status;
 	}
@@ -713,7 +758,8 @@ DmChunkedInit(
  * DmChunkedDecode --
  *
  *	Runs the chunked-body grammar of RFC 9112 7.1 over the next bytes
- *	of a body and discards the data.  The state machine takes one byte
+ *	of a body, and copies the chunk data to out (in order, without the
+ *	framing) or discards it.  The state machine takes one byte
  *	at a time except inside chunk data, so any split of the input gives
  *	the same outcome.  Chunk extensions are skipped and trailer fields
  *	checked for shape only; size and trailer lines are capped at
@@ -730,9 +776,10 @@ DmChunkedInit(
  *	the next request.  Called again after that, it returns
  *	DM_CHUNKED_DONE with *consumedPtr = 0.
  *	DM_CHUNKED_ERROR for a malformed body, and on every later call.
+ *	*outLenPtr (if not NULL) says how many data bytes were written.
  *
  * Side effects:
- *	Advances the state in *ch.
+ *	Advances the state in *ch; writes to out.
  *
  *----------------------------------------------------------------------
  */
@@ -742,9 +789,14 @@ DmChunkedDecode(
     DmChunked *ch,
     const char *buf,
     size_t len,
-    size_t *consumedPtr)
+    size_t *consumedPtr,
+    char *out,			/* Where chunk data goes (room for len
+				 * bytes; may be buf itself), or NULL to
+				 * discard it. */
+    size_t *outLenPtr)		/* Data bytes written to out. */
 {
     const char *p = buf, *end = buf + len;
+    size_t outLen = 0;
     int c, d;
 
     while (p < end && ch->state != CH_DONE && ch->state != CH_ERROR) {
@@ -753,6 +805,10 @@ DmChunkedDecode(
 
 	    if (n > ch->remaining) {
 		n = (size_t) ch->remaining;
+	    }
+	    if (out != NULL) {
+		memmove(out + outLen, p, n);
+		outLen += n;
 	    }
 	    p += n;
 	    ch->remaining -= n;
@@ -853,6 +909,9 @@ DmChunkedDecode(
 	}
     }
 
+    if (outLenPtr != NULL) {
+	*outLenPtr = outLen;
+    }
     switch (ch->state) {
     case CH_ERROR:
 	return DM_CHUNKED_ERROR;
@@ -901,4 +960,39 @@ DmHeadMayEnd(
 	p++;
     }
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFindField --
+ *
+ *	The first header field of a parsed request with the given name.
+ *
+ * Results:
+ *	The field, or NULL if there is none (or fields were not kept).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const DmField *
+DmFindField(
+    const DmRequest *req,
+    const char *lowerName)	/* The name in lower case. */
+{
+    int i;
+
+    if (req->fields == NULL) {
+	return NULL;
+    }
+    for (i = 0; i < req->numHeaders; i++) {
+	if (EqualFold(req->fields[i].name.ptr, req->fields[i].name.len,
+		lowerName)) {
+	    return &req->fields[i];
+	}
+    }
+    return NULL;
 }

@@ -30,13 +30,21 @@ typedef struct DmSpan {
 } DmSpan;
 
 /*
- * Methods the server knows; anything else is DM_METHOD_OTHER (405).
+ * The methods of RFC 9110 and PATCH (RFC 5789), matched with case: a
+ * method the server does not know is DM_METHOD_OTHER.
  */
 
 enum {
     DM_METHOD_OTHER = 0,
     DM_METHOD_GET,
-    DM_METHOD_HEAD
+    DM_METHOD_HEAD,
+    DM_METHOD_POST,
+    DM_METHOD_PUT,
+    DM_METHOD_DELETE,
+    DM_METHOD_CONNECT,
+    DM_METHOD_OPTIONS,
+    DM_METHOD_TRACE,
+    DM_METHOD_PATCH
 };
 
 /*
@@ -62,11 +70,22 @@ typedef struct DmLimits {
 } DmLimits;
 
 /*
+ * A header field as sent: its name and its value with the white space
+ * around it removed.
+ */
+
+typedef struct DmField {
+    DmSpan name;
+    DmSpan value;
+} DmField;
+
+/*
  * What the parser found.  Every DmSpan points into the parsed buffer.  A
  * field sent with an empty value is present: ptr set, len 0.  Of repeated
  * Range and If-* fields the first one counts; Host must not repeat, and a
  * repeated Content-Length must repeat the same number.  Content-Length: 0
- * gives DM_BODY_LENGTH with contentLength 0.
+ * gives DM_BODY_LENGTH with contentLength 0.  Every field, in order, is
+ * in fields[0..numHeaders) when the caller gave room for them.
  */
 
 typedef struct DmRequest {
@@ -82,6 +101,7 @@ typedef struct DmRequest {
     int bodyKind;		/* DM_BODY_*. */
     uint64_t contentLength;	/* With DM_BODY_LENGTH. */
     int numHeaders;		/* Header fields seen. */
+    DmField *fields;		/* The caller's array, or NULL. */
     DmSpan host;		/* Header values the server uses, OWS */
     DmSpan range;		/* trimmed; absent when not sent. */
     DmSpan ifModifiedSince;
@@ -103,7 +123,10 @@ typedef struct DmRequest {
 #define DM_PARSE_MORE 0
 
 MODULE_SCOPE long	DmParseRequest(const char *buf, size_t len,
-			    const DmLimits *limits, DmRequest *req);
+			    const DmLimits *limits, DmRequest *req,
+			    DmField *fields);
+MODULE_SCOPE const DmField *DmFindField(const DmRequest *req,
+			    const char *lowerName);
 
 /*
  * DmHeadMayEnd tells whether buf[from..len) completes an empty line, so
@@ -115,7 +138,7 @@ MODULE_SCOPE int	DmHeadMayEnd(const char *buf, size_t from, size_t len);
 /*
  * Chunked-body decoder state.  Zero it (DmChunkedInit) before the first
  * call; DmChunkedDecode consumes what it can and says how far it got.
- * Chunk data is skipped, not returned.  A chunk size has at most 16 hex
+ * Chunk data is copied out, or skipped.  A chunk size has at most 16 hex
  * digits; a size line or a trailer line at most 4096 bytes besides its
  * line end, which must be CRLF; the trailer section at most 100 fields.
  */
@@ -136,6 +159,7 @@ enum {
 
 MODULE_SCOPE void	DmChunkedInit(DmChunked *ch);
 MODULE_SCOPE int	DmChunkedDecode(DmChunked *ch, const char *buf,
-			    size_t len, size_t *consumedPtr);
+			    size_t len, size_t *consumedPtr, char *out,
+			    size_t *outLenPtr);
 
 #endif /* DM_HTTP_H */

@@ -295,6 +295,9 @@ struct DmServer {
 				 * knows which requests came after its last
 				 * look for changes. */
     DmCache *cache;		/* Small files, by normalised path. */
+    DmField *fields;		/* Room for -maxheaders fields of the head
+				 * being parsed (valid until a call into
+				 * Tcl, like the scratch buffer). */
     char *scratch;		/* Input and reply assembly, shared by all
 				 * connections, DM_READ_ROOM + DM_HEAD_ROOM
 				 * + DM_SMALL_FILE bytes.  Nothing in it

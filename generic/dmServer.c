@@ -400,7 +400,17 @@ ConfigCommit(
 {
     DmConfig *old = &srv->config;
     char *realRoot = NULL;
+    DmField *fields = NULL;
     int rootFd = -1, which;
+
+    if (cfg->limits.maxHeaders != old->limits.maxHeaders) {
+	fields = malloc(sizeof(DmField) * (size_t) cfg->limits.maxHeaders);
+	if (fields == NULL) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	    return TCL_ERROR;
+	}
+    }
 
     if (old->root == NULL || strcmp(Tcl_GetString(old->root),
 	    Tcl_GetString(cfg->root)) != 0) {
@@ -411,6 +421,7 @@ ConfigCommit(
 	rootFd = DmFileOpenRoot(Tcl_DStringValue(&ds), &realRoot);
 	Tcl_DStringFree(&ds);
 	if (rootFd < 0) {
+	    free(fields);
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "cannot serve \"%s\": %s", Tcl_GetString(cfg->root),
 		    Tcl_PosixError(interp)));
@@ -420,6 +431,10 @@ ConfigCommit(
 	}
     }
 
+    if (fields != NULL) {
+	free(srv->fields);
+	srv->fields = fields;
+    }
     if (rootFd >= 0 || cfg->followSymlinks != old->followSymlinks) {
 	DmCacheFlush(srv->cache);	/* Paths may name other files now. */
     }
@@ -920,6 +935,7 @@ FreeServer(
 
     free(srv->realRoot);
     free(srv->scratch);
+    free(srv->fields);
     free(srv->accessSink.buf);
     free(srv->errorSink.buf);
     if (srv->cache != NULL) {

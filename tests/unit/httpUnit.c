@@ -92,7 +92,7 @@ typedef struct ChunkCase {
     .result = WHOLE, .method = DM_METHOD_GET, .target = (t), .minor = 1, \
     .keepAlive = 0, .host = (h)
 #define POST11(h) \
-    .result = WHOLE, .method = DM_METHOD_OTHER, .methodName = "POST", \
+    .result = WHOLE, .method = DM_METHOD_POST, .methodName = "POST", \
     .target = "/", .minor = 1, .keepAlive = 1, .host = (h)
 #define REQ11		"GET / HTTP/1.1\r\nHost: h\r\n"
 #define POSTH		"POST / HTTP/1.1\r\nHost: h\r\n"
@@ -122,7 +122,7 @@ static const ParseCase parseCases[] = {
 	.target = "/", .minor = 1, .keepAlive = 1, .host = "h",
 	.numHeaders = 1},
     {"OPTIONS *", BIN("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"),
-	.result = WHOLE, .method = DM_METHOD_OTHER, .methodName = "OPTIONS",
+	.result = WHOLE, .method = DM_METHOD_OPTIONS, .methodName = "OPTIONS",
 	.target = "*", .minor = 1, .keepAlive = 1, .host = "h",
 	.numHeaders = 1},
     {"absolute-form target",
@@ -297,7 +297,7 @@ static const ParseCase parseCases[] = {
 	.extra = "abc", GET11("/", "h"), .bodyKind = DM_BODY_LENGTH,
 	.contentLength = 3, .numHeaders = 2},
     {"Content-Length 1.0", BIN(POST10 "Content-Length: 2\r\n\r\n"),
-	.result = WHOLE, .method = DM_METHOD_OTHER, .target = "/",
+	.result = WHOLE, .method = DM_METHOD_POST, .target = "/",
 	.minor = 0, .keepAlive = 0, .bodyKind = DM_BODY_LENGTH,
 	.contentLength = 2, .numHeaders = 1},
     {"differing Content-Length",
@@ -712,7 +712,7 @@ Parse(
 {
     *copyPtr = Copy(bytes, len);
     memset(req, 0xa5, sizeof(*req));
-    return DmParseRequest(*copyPtr, len, limits, req);
+    return DmParseRequest(*copyPtr, len, limits, req, NULL);
 }
 
 /*
@@ -1183,20 +1183,22 @@ RunPipeline(void)
     long got;
 
     BeginCase();
-    got = DmParseRequest(copy, len, &defaultLimits, &req);
+    got = DmParseRequest(copy, len, &defaultLimits, &req, NULL);
     if (got != (long) sizeof(first) - 1 || req.method != DM_METHOD_GET
 	    || req.target.len != 2 || memcmp(req.target.ptr, "/a", 2)) {
 	Fail("pipelined requests", "first: got %ld", got);
     } else {
 	off += (size_t) got;
-	got = DmParseRequest(copy + off, len - off, &defaultLimits, &req);
+	got = DmParseRequest(copy + off, len - off, &defaultLimits, &req,
+		NULL);
 	if (got != (long) sizeof(second) - 1
 		|| req.bodyKind != DM_BODY_LENGTH || req.contentLength != 4
 		|| req.target.len != 2 || memcmp(req.target.ptr, "/b", 2)) {
 	    Fail("pipelined requests", "second: got %ld", got);
 	} else {
 	    off += (size_t) got + 4;
-	    got = DmParseRequest(copy + off, len - off, &defaultLimits, &req);
+	    got = DmParseRequest(copy + off, len - off, &defaultLimits, &req,
+		    NULL);
 	    if (got != (long) sizeof(third) - 1
 		    || req.method != DM_METHOD_HEAD
 		    || off + (size_t) got != len) {
@@ -1234,12 +1236,15 @@ Decode(
     size_t len,
     size_t piece,
     size_t split,
-    size_t *endPtr)
+    size_t *endPtr,
+    char *data,			/* Gets the chunk data: room for len. */
+    size_t *dataLenPtr)
 {
     DmChunked ch;
-    size_t off = 0, consumed;
+    size_t off = 0, consumed, got;
     int result = DM_CHUNKED_MORE;
 
+    *dataLenPtr = 0;
     DmChunkedInit(&ch);
     do {
 	size_t n = len - off;
@@ -1252,7 +1257,18 @@ Decode(
 	}
 	copy = Copy(buf + off, n);
 	consumed = SIZE_MAX;
-	result = DmChunkedDecode(&ch, copy, n, &consumed);
+
+	/*
+	 * Decoded in place, as the server does, then gathered.
+	 */
+
+	result = DmChunkedDecode(&ch, copy, n, &consumed, copy, &got);
+	if (got > n) {
+	    free(copy);
+	    return 97;
+	}
+	memcpy(data + *dataLenPtr, copy, got);
+	*dataLenPtr += got;
 	free(copy);
 	if (result == DM_CHUNKED_ERROR) {
 	    return result;
@@ -1270,8 +1286,8 @@ Decode(
 	 * A finished decoder takes nothing more.
 	 */
 
-	if (DmChunkedDecode(&ch, &dummy, 1, &consumed) != DM_CHUNKED_DONE
-		|| consumed != 0) {
+	if (DmChunkedDecode(&ch, &dummy, 1, &consumed, NULL, NULL)
+		!= DM_CHUNKED_DONE || consumed != 0) {
 	    return 98;
 	}
     }
@@ -1306,33 +1322,90 @@ RunChunk(
     int want)
 {
     static const size_t pieces[] = {0, 1, 7};
-    size_t len, end, split;
+    size_t len, end, split, firstLen = 0, dataLen;
     char *full = Join(input, inputLen, extra, &len);
+    char *first = malloc(len + 1), *data = malloc(len + 1);
     int got;
     unsigned i;
 
     BeginCase();
     for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
 	end = SIZE_MAX;
-	got = Decode(full, len, pieces[i], 0, &end);
+	got = Decode(full, len, pieces[i], 0, &end, data, &dataLen);
 	if (got != want) {
 	    Fail(name, "pieces of %zu: expected %d, got %d", pieces[i],
 		    want, got);
 	} else if (got == DM_CHUNKED_DONE && end != inputLen) {
 	    Fail(name, "pieces of %zu: body ends at %zu, not %zu",
 		    pieces[i], end, inputLen);
+	} else if (i == 0) {
+	    memcpy(first, data, dataLen);
+	    firstLen = dataLen;
+	} else if (got == DM_CHUNKED_DONE && (dataLen != firstLen
+		|| memcmp(data, first, dataLen) != 0)) {
+	    Fail(name, "pieces of %zu: other data than whole", pieces[i]);
 	}
     }
     for (split = 1; len <= ALL_PREFIXES && split < len; split++) {
 	end = SIZE_MAX;
-	got = Decode(full, len, SIZE_MAX, split, &end);
-	if (got != want || (got == DM_CHUNKED_DONE && end != inputLen)) {
+	got = Decode(full, len, SIZE_MAX, split, &end, data, &dataLen);
+	if (got != want || (got == DM_CHUNKED_DONE && (end != inputLen
+		|| dataLen != firstLen || memcmp(data, first, dataLen)))) {
 	    Fail(name, "split at %zu: got %d, end %zu", split, got, end);
 	    break;
 	}
     }
     free(full);
+    free(first);
+    free(data);
     EndCase();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunChunkData --
+ *
+ *	Checks the data a chunked body decodes to: the chunks joined, with
+ *	extensions, line ends and trailers gone.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Counts the cases.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+RunChunkData(void)
+{
+    static const struct {
+	const char *body;
+	const char *data;
+    } cases[] = {
+	{"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: v\r\n\r\n", "hello world"},
+	{"0\r\n\r\n", ""},
+	{"1\r\n\n\r\n2\r\n\r\n\r\n0\r\n\r\n", "\n\r\n"},
+    };
+    size_t i, end, dataLen;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	size_t len = strlen(cases[i].body);
+	char *data = malloc(len + 1);
+	int got;
+
+	BeginCase();
+	got = Decode(cases[i].body, len, 3, 0, &end, data, &dataLen);
+	if (got != DM_CHUNKED_DONE || dataLen != strlen(cases[i].data)
+		|| memcmp(data, cases[i].data, dataLen) != 0) {
+	    Fail("chunk data", "case %zu: got %d, %zu bytes", i, got,
+		    dataLen);
+	}
+	free(data);
+	EndCase();
+    }
 }
 
 /*
@@ -1500,6 +1573,104 @@ RunHeadEnd(void)
     }
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunFields --
+ *
+ *	Checks that every header field is kept, in order, repeated ones
+ *	too, with its value trimmed, and that DmFindField finds the first
+ *	of a name in any case; also every known method.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Counts the cases.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+RunFields(void)
+{
+    static const char head[] = "PATCH /x HTTP/1.1\r\nHost: h\r\n"
+	    "Accept: a\r\nX-Rep: one \r\nUser-Agent:\tua/1\r\nx-rep:two\r\n"
+	    "Empty:\r\n\r\n";
+    static const char *const want[][2] = {
+	{"Host", "h"}, {"Accept", "a"}, {"X-Rep", "one"},
+	{"User-Agent", "ua/1"}, {"x-rep", "two"}, {"Empty", ""}
+    };
+    static const struct {
+	const char *line;
+	int method;
+    } methods[] = {
+	{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_GET},
+	{"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_HEAD},
+	{"POST / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_POST},
+	{"PUT / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_PUT},
+	{"DELETE / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_DELETE},
+	{"CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_CONNECT},
+	{"OPTIONS / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_OPTIONS},
+	{"TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_TRACE},
+	{"PATCH / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_PATCH},
+	{"get / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_OTHER},
+	{"PURGE / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_OTHER},
+	{"GETS / HTTP/1.1\r\nHost: h\r\n\r\n", DM_METHOD_OTHER},
+    };
+    DmField fields[100];
+    DmRequest req;
+    const DmField *f;
+    char *copy = Copy(head, sizeof(head) - 1);
+    long got;
+    size_t i;
+
+    BeginCase();
+    got = DmParseRequest(copy, sizeof(head) - 1, &defaultLimits, &req,
+	    fields);
+    if (got != (long) sizeof(head) - 1 || req.numHeaders != 6
+	    || req.fields != fields || req.method != DM_METHOD_PATCH) {
+	Fail("fields", "got %ld, %d fields", got, req.numHeaders);
+    } else {
+	for (i = 0; i < 6; i++) {
+	    if (fields[i].name.len != strlen(want[i][0])
+		    || memcmp(fields[i].name.ptr, want[i][0],
+			    fields[i].name.len) != 0
+		    || fields[i].value.len != strlen(want[i][1])
+		    || memcmp(fields[i].value.ptr, want[i][1],
+			    fields[i].value.len) != 0) {
+		Fail("fields", "field %zu differs", i);
+	    }
+	}
+	f = DmFindField(&req, "x-rep");
+	if (f != &fields[2]) {
+	    Fail("fields", "x-rep not found first");
+	}
+	if (DmFindField(&req, "user-agent") != &fields[3]
+		|| DmFindField(&req, "referer") != NULL
+		|| DmFindField(&req, "x-re") != NULL) {
+	    Fail("fields", "lookups");
+	}
+    }
+    free(copy);
+    EndCase();
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+	size_t len = strlen(methods[i].line);
+
+	BeginCase();
+	copy = Copy(methods[i].line, len);
+	got = DmParseRequest(copy, len, &defaultLimits, &req, NULL);
+	if (got != (long) len || req.method != methods[i].method
+		|| req.fields != NULL) {
+	    Fail("methods", "%s: got %ld, method %d", methods[i].line, got,
+		    req.method);
+	}
+	free(copy);
+	EndCase();
+    }
+}
+
 int
 main(void)
 {
@@ -1517,7 +1688,9 @@ main(void)
 	RunChunk(c->name, c->input, c->len, c->extra, c->result);
     }
     RunBigChunkCases();
+    RunChunkData();
     RunHeadEnd();
+    RunFields();
 
     printf("httpUnit: %d passed, %d failed\n", passed, failed);
     return failed > 0;

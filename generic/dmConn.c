@@ -1,18 +1,20 @@
 /*
  * dmConn.c --
  *
- *	The life of one connection: accept, read request heads, map them to
- *	files, send the replies (small files in one write with their head,
- *	large ones by sendfile), keep-alive and pipelining, timeouts, and a
+ *	The life of one connection: accept, read request heads and hand each
+ *	request to its handler (the static files, or Tcl code through
+ *	dmTclReq.c), send the replies (small ones in one write with their
+ *	head, files by sendfile), keep-alive and pipelining, timeouts, and a
  *	lingering close after an error so the peer reads our answer instead
  *	of a reset.
  *
  *	An idle connection holds no buffer: input and reply bytes are
  *	assembled in the server's scratch buffer and only what a socket could
  *	not take, or the start of a request still arriving, is copied aside.
- *	Nothing here calls Tcl code, so nothing else can use the scratch
- *	buffer while a connection does; log lines are written to their
- *	channels after the event (DmLogFlushDue).
+ *	Before any call into Tcl, whatever input is left is copied aside too
+ *	(DmConnStash), since Tcl code may run the event loop and another
+ *	connection then uses the scratch buffer; log lines are written to
+ *	their channels after the event (DmLogFlushDue).
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -25,59 +27,20 @@
 
 #define ACCEPT_BATCH	64	/* Connections accepted per event. */
 #define SENDFILE_CHUNK	(1 << 30)
-#define PATH_MAX_BYTES	4096	/* Longest normalised path served. */
+#define CHANNEL_CHUNK	65536	/* Bytes read from a body channel at once. */
 
-enum {
-    CONN_READ,			/* Reading request heads and bodies. */
-    CONN_SEND,			/* A reply waits for the socket. */
-    CONN_LINGER			/* Reply sent, write side shut: draining
-				 * input until the peer closes. */
-};
-
-struct DmConn {
-    DmWatch watch;		/* Holds the socket. */
-    DmServer *srv;
-    DmConn *prev, *next;	/* In srv->conns. */
-    DmConn *tprev, *tnext;	/* In srv->timers[timer]. */
-    int timer;			/* DM_TIMER_*, or DM_TIMER_NONE. */
-    int64_t deadline;		/* When the timer expires (ms). */
-    int state;			/* CONN_*. */
-    int keepAlive;		/* Stay open after the current reply. */
-    int answered;		/* A request was answered: waiting is idle. */
-    int linger;			/* Drain input before closing: the reply
-				 * was an error and input may be left. */
-    char *in;			/* Input not yet processed (malloc'ed), */
-    size_t inLen, inCap;	/* NULL when there is none. */
-    size_t inParsed;		/* Length of the unfinished head in `in'
-				 * when it was last parsed, 0 if none, */
-    size_t inCheckAt;		/* and the length at which a limit would
-				 * be passed (DmRequest.checkAt). */
-    uint64_t inputSeq;		/* srv->inputSeq of the last read. */
-    char *out;			/* Reply bytes the socket did not take */
-    size_t outLen, outPos;	/* yet (malloc'ed). */
-    int fileFd;			/* File still to send after out, or -1, */
-    char *filePath;		/* and its path, for the error log. */
-    uint64_t fileOff, fileEnd;
-    int bodyKind;		/* DM_BODY_* of a request body being */
-    uint64_t bodyLeft;		/* skipped, and its progress. */
-    DmChunked chunked;
-    char peer[DM_ADDR_LEN];	/* The client's address, for the log. */
-};
-
+static void	ChanReadable(void *clientData, int mask);
+static int	ChanFill(DmConn *conn);
 static void	ConnEvent(void *clientData, int events);
 static int	ConnInput(DmConn *conn, int doRead);
-static void	ConnDestroy(DmConn *conn);
 static void	ConnLinger(DmConn *conn);
 static int	ConnSend(DmConn *conn);
-static int	HandleRequest(DmConn *conn, const DmRequest *req);
-static int	ReplyError(DmConn *conn, int status, int headOnly,
-		    const DmRequest *req, const char *extraName,
-		    const char *extraValue, size_t extraValueLen);
+static int	ReplyDone(DmConn *conn);
 
 /*
  *----------------------------------------------------------------------
  *
- * TimerUnlink, TimerSet --
+ * DmConnTimerUnlink, DmConnTimerSet --
  *
  *	Take a connection off its timer list, or (re)start one of its
  *	timers.  Lists are ordered by deadline because every member of one
@@ -92,8 +55,8 @@ static int	ReplyError(DmConn *conn, int status, int headOnly,
  *----------------------------------------------------------------------
  */
 
-static void
-TimerUnlink(
+void
+DmConnTimerUnlink(
     DmConn *conn)
 {
     DmTimerList *list;
@@ -116,15 +79,15 @@ TimerUnlink(
     conn->timer = DM_TIMER_NONE;
 }
 
-static void
-TimerSet(
+void
+DmConnTimerSet(
     DmConn *conn,
     int which)
 {
     DmServer *srv = conn->srv;
     DmTimerList *list = &srv->timers[which];
 
-    TimerUnlink(conn);
+    DmConnTimerUnlink(conn);
     conn->timer = which;
     conn->deadline = DmNowMs() + srv->config.timeouts[which];
     conn->tprev = list->tail;
@@ -168,9 +131,10 @@ DmConnAccept(
     DmServer *srv = clientData;
     int i;
 
-    for (i = 0; i < ACCEPT_BATCH; i++) {
+    for (i = 0; i < ACCEPT_BATCH && !srv->closing; i++) {
 	char peer[DM_ADDR_LEN];
-	int fd = DmNetAccept(srv->listen.fd, peer);
+	int peerPort = 0;
+	int fd = DmNetAccept(srv->listen.fd, peer, &peerPort);
 	DmConn *conn;
 
 	if (fd < 0) {
@@ -198,6 +162,7 @@ DmConnAccept(
 	conn->fileFd = -1;
 	conn->keepAlive = 1;
 	memcpy(conn->peer, peer, sizeof(peer));
+	conn->peerPort = peerPort;
 	conn->next = srv->conns;
 	if (srv->conns) {
 	    srv->conns->prev = conn;
@@ -206,10 +171,10 @@ DmConnAccept(
 	srv->numConns++;
 	srv->accepted++;
 	if (srv->numConns > srv->config.maxConnections) {
-	    ReplyError(conn, 503, 0, NULL, NULL, NULL, 0);
+	    DmConnError(conn, 503, 0, NULL, NULL, NULL, 0);
 	    continue;
 	}
-	TimerSet(conn, DM_TIMER_HEAD);
+	DmConnTimerSet(conn, DM_TIMER_HEAD);
 
 	/*
 	 * The request often arrives with the connection: reading now saves
@@ -225,10 +190,12 @@ DmConnAccept(
 /*
  *----------------------------------------------------------------------
  *
- * ConnDestroy --
+ * Forget, DmConnDestroy --
  *
- *	Closes a connection and frees what it holds.  The last connection of
- *	a closed server takes the server with it.
+ *	Close a connection and free what it holds.  A reply cut short is
+ *	logged with the bytes that did go out; a request still with Tcl
+ *	code learns that its connection is gone.  The last connection of a
+ *	closed server takes the server with it.
  *
  * Results:
  *	None.
@@ -240,21 +207,34 @@ DmConnAccept(
  */
 
 static void
-ConnDestroy(
+Forget(
     DmConn *conn)
 {
     DmServer *srv = conn->srv;
-    int fd = conn->watch.fd;
 
+    if (conn->replyStatus != 0) {
+	DmLogReply(conn);
+    }
+    if (conn->ex != NULL) {
+	DmExchangeOrphan(conn->ex);
+	conn->ex = NULL;
+    }
     DmWatchStop(&conn->watch);
-    DmNetClose(fd);
     if (conn->fileFd >= 0) {
 	DmFileClose(conn->fileFd);
+    }
+    if (conn->bodyChan != NULL) {
+	if (conn->chanWaiting) {
+	    Tcl_DeleteChannelHandler(conn->bodyChan, ChanReadable, conn);
+	}
+	DmCloseChannelLater(conn->bodyChan);
+	conn->bodyChan = NULL;
     }
     free(conn->filePath);
     free(conn->in);
     free(conn->out);
-    TimerUnlink(conn);
+    DmFreeSavedRequest(conn->logSaved);
+    DmConnTimerUnlink(conn);
     if (conn->prev) {
 	conn->prev->next = conn->next;
     } else {
@@ -272,6 +252,54 @@ ConnDestroy(
     if (srv->closing && srv->numConns == 0) {
 	DmServerRelease(srv);
     }
+}
+
+void
+DmConnDestroy(
+    DmConn *conn)
+{
+    int fd = conn->watch.fd;
+
+    if (fd < 0) {
+	return;				/* Destroyed already. */
+    }
+    Forget(conn);
+    DmNetClose(fd);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnDetach --
+ *
+ *	Gives up a connection without closing it, for a takeover: the
+ *	server forgets it, and the caller gets its socket and the input
+ *	read but not yet used.
+ *
+ * Results:
+ *	The socket's descriptor; *inPtr (malloc'ed, or NULL) and *inLenPtr
+ *	the input.
+ *
+ * Side effects:
+ *	As DmConnDestroy, but the socket stays open.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmConnDetach(
+    DmConn *conn,
+    char **inPtr,
+    size_t *inLenPtr)
+{
+    int fd = conn->watch.fd;
+
+    *inPtr = conn->in;
+    *inLenPtr = conn->inLen;
+    conn->in = NULL;
+    conn->replyStatus = 0;		/* Not a reply of the server's. */
+    Forget(conn);
+    return fd;
 }
 
 /*
@@ -301,11 +329,13 @@ ConnEvent(
     DmServer *srv = conn->srv;	/* Still in memory after the connection
 				 * ends: the caller is inside DmEnter. */
 
-    if (conn->state != CONN_SEND) {
+    if (conn->busy) {
+	return;			/* Its events wait for the call to end. */
+    }
+    if (conn->state != DM_CONN_SEND) {
 	ConnInput(conn, 1);
-    } else if ((events & DM_WRITABLE) && ConnSend(conn) == 0
-	    && conn->state == CONN_READ && conn->in != NULL) {
-	ConnInput(conn, 0);		/* Pipelined requests wait there. */
+    } else if ((events & DM_WRITABLE) && ConnSend(conn) == 0) {
+	DmConnResume(conn);	/* Pipelined requests wait in `in'. */
     }
     DmLogFlushDue(srv);
 }
@@ -315,8 +345,8 @@ ConnEvent(
  *
  * SkipBody --
  *
- *	Consumes request-body bytes, which a file server reads and throws
- *	away so the next request on the connection parses.
+ *	Consumes request-body bytes that no handler wants (the static files
+ *	do not), so that the next request on the connection parses.
  *
  * Results:
  *	Bytes consumed, or -1 if a chunked body is malformed.
@@ -360,7 +390,8 @@ SkipBody(
  * FirstLine --
  *
  *	For a request the parser refused: a stand-in with just its first
- *	line (if it ended), so the log can say what was asked.
+ *	line (if it ended), so the log can say what was asked.  A stand-in
+ *	has no method name, which is how DmConnError knows it for one.
  *
  * Results:
  *	None.
@@ -437,15 +468,81 @@ WorthParsing(
 /*
  *----------------------------------------------------------------------
  *
+ * HandleRequest --
+ *
+ *	Hands one parsed request to its handler: the static files, or, when
+ *	routes or filters apply, Tcl code (dmTclReq.c).  The request's
+ *	body, if any, is skipped for the static files; a Tcl handler reads
+ *	it first.  head[0..len) is the input from the request's head on.
+ *
+ * Results:
+ *	The bytes of head[] consumed; DM_STASHED if what followed the head
+ *	was copied aside to conn->in because Tcl code ran (the rest of the
+ *	buffer must not be used); -1 if the connection was destroyed.
+ *
+ * Side effects:
+ *	Anything a request causes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+HandleRequest(
+    DmConn *conn,
+    DmRequest *req,
+    const char *head,
+    size_t headLen,
+    size_t len)
+{
+    DmServer *srv = conn->srv;
+    char path[DM_PATH_MAX];
+    size_t pathLen;
+    int status, r;
+
+    srv->requests++;
+    conn->replyStart = srv->logTimed ? DmNowUs() : 0;
+    status = DmNormalizePath(req->target.ptr, req->target.len, path,
+	    sizeof(path) - DM_INDEX_ROOM, &pathLen);
+    if (status != 0) {
+	conn->bodyKind = DM_BODY_NONE;	/* Closed after: not read. */
+	r = DmConnError(conn, status, req->method == DM_METHOD_HEAD, req,
+		NULL, NULL, 0);
+	return (r < 0) ? -1 : (long) len;
+    }
+    if (srv->pipeline != NULL) {
+	long used = DmExchangeStart(conn, req, path, pathLen, head, headLen,
+		len);
+
+	if (used != DM_NOT_ROUTED) {
+	    return used;
+	}
+    }
+    conn->bodyKind = req->bodyKind;
+    conn->bodyLeft = req->contentLength;
+    if (req->bodyKind == DM_BODY_LENGTH && req->contentLength == 0) {
+	conn->bodyKind = DM_BODY_NONE;
+    } else if (req->bodyKind == DM_BODY_CHUNKED) {
+	DmChunkedInit(&conn->chunked);
+    }
+    if (DmStaticHandle(conn, req, path, pathLen) < 0) {
+	return -1;
+    }
+    return (long) headLen;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ProcessInput --
  *
  *	Answers the complete requests at the start of buf[0..len), in
  *	order, until one reply has to wait for the socket or a head is
- *	unfinished, and skips the bodies that follow them.
+ *	unfinished, and skips or collects the bodies that follow them.
  *
  * Results:
- *	The number of bytes consumed (the rest is to be kept for later), or
- *	-1 if the connection was destroyed.
+ *	The number of bytes consumed (the rest is to be kept for later);
+ *	DM_STASHED if the rest was kept already because Tcl code ran; -1 if
+ *	the connection was destroyed.
  *
  * Side effects:
  *	Sends replies; may put the connection into a lingering close.
@@ -466,8 +563,21 @@ ProcessInput(
 	DmRequest req;
 	long r;
 
-	if (conn->state != CONN_READ) {
+	if (conn->state != DM_CONN_READ) {
 	    break;			/* The rest waits for the reply. */
+	}
+	if (conn->ex != NULL) {
+	    /*
+	     * A request body for a Tcl handler: collected, then the
+	     * handler runs.
+	     */
+
+	    r = DmExchangeBody(conn, buf + pos, len - pos);
+	    if (r < 0 || r == DM_STASHED) {
+		return r;
+	    }
+	    pos += (size_t) r;
+	    continue;
 	}
 	if (conn->bodyKind != DM_BODY_NONE) {
 	    r = SkipBody(conn, buf + pos, len - pos);
@@ -501,23 +611,16 @@ ProcessInput(
 	conn->inParsed = 0;
 	if (r < 0) {
 	    FirstLine(buf + pos, len - pos, &req);
-	    if (ReplyError(conn, (int) -r, 0, &req, NULL, NULL, 0) < 0) {
+	    if (DmConnError(conn, (int) -r, 0, &req, NULL, NULL, 0) < 0) {
 		return -1;
 	    }
 	    return (long) len;		/* The rest is never parsed. */
 	}
+	r = HandleRequest(conn, &req, buf + pos, (size_t) r, len - pos);
+	if (r < 0 || r == DM_STASHED) {
+	    return r;
+	}
 	pos += (size_t) r;
-	srv->requests++;
-	conn->bodyKind = req.bodyKind;
-	conn->bodyLeft = req.contentLength;
-	if (req.bodyKind == DM_BODY_LENGTH && req.contentLength == 0) {
-	    conn->bodyKind = DM_BODY_NONE;
-	} else if (req.bodyKind == DM_BODY_CHUNKED) {
-	    DmChunkedInit(&conn->chunked);
-	}
-	if (HandleRequest(conn, &req) < 0) {
-	    return -1;
-	}
     }
     return (long) pos;
 }
@@ -533,7 +636,8 @@ ProcessInput(
  *	be raised far beyond the scratch buffer) is read into and parsed in
  *	the connection's own buffer, which grows with it.  Either way, the
  *	kept bytes never depend on the size of a shared buffer, so limits
- *	changed meanwhile apply to what comes next.
+ *	changed meanwhile apply to what comes next.  After Tcl code ran for
+ *	a request, what followed it is taken up again from conn->in.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -550,10 +654,15 @@ ConnInput(
     int doRead)
 {
     DmServer *srv = conn->srv;
-    char *buf = srv->scratch, *own = NULL;
-    size_t len = 0, room = DM_READ_ROOM, rest;
+    char *buf, *own;
+    size_t len, room, rest;
     long used;
 
+  again:
+    buf = srv->scratch;
+    own = NULL;
+    len = 0;
+    room = DM_READ_ROOM;
     if (conn->in != NULL) {
 	if (conn->inLen <= DM_READ_ROOM / 2) {
 	    memcpy(buf, conn->in, conn->inLen);
@@ -574,7 +683,7 @@ ConnInput(
 
 	    if (grown == NULL) {
 		free(own);
-		ConnDestroy(conn);
+		DmConnDestroy(conn);
 		return -1;
 	    }
 	    buf = own = grown;
@@ -583,15 +692,16 @@ ConnInput(
 	n = DmNetRecv(conn->watch.fd, buf + len, room - len);
 	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
 	    free(own);
-	    ConnDestroy(conn);		/* The peer left (or reset). */
+	    DmConnDestroy(conn);	/* The peer left (or reset). */
 	    return -1;
 	}
 	if (n > 0) {
 	    len += (size_t) n;
 	    conn->inputSeq = ++srv->inputSeq;
 	}
+	doRead = 0;
     }
-    if (conn->state == CONN_LINGER) {
+    if (conn->state == DM_CONN_LINGER) {
 	free(own);
 	return 0;			/* Drained and dropped. */
     }
@@ -601,8 +711,22 @@ ConnInput(
 	free(own);
 	return -1;
     }
+    if (used == DM_STASHED) {
+	/*
+	 * Tcl code ran; what followed its request is in conn->in (the
+	 * buffer may have been overwritten since).  Go on with it if the
+	 * connection is ready for more.
+	 */
+
+	free(own);
+	if (conn->state == DM_CONN_READ && conn->in != NULL
+		&& conn->watch.fd >= 0) {
+	    goto again;
+	}
+	return (conn->watch.fd < 0) ? -1 : DmConnIdle(conn);
+    }
     rest = len - (size_t) used;
-    if (rest > 0 && conn->state != CONN_LINGER) {
+    if (rest > 0 && conn->state != DM_CONN_LINGER) {
 	if (own != NULL && rest > DM_READ_ROOM / 2) {
 	    memmove(own, own + used, rest);
 	    conn->in = own;
@@ -613,26 +737,149 @@ ConnInput(
 	    conn->inCap = rest;
 	} else {
 	    free(own);
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	    return -1;
 	}
 	conn->inLen = rest;
     }
     free(own);
-    if (conn->state == CONN_READ) {
+    if (conn->state == DM_CONN_READ && conn->ex == NULL && !conn->busy) {
+	/*
+	 * DmConnIdle's common case, inline: waiting for more input.
+	 */
+
 	if (conn->bodyKind != DM_BODY_NONE || conn->in != NULL) {
+	    if (conn->timer != DM_TIMER_HEAD) {
+		DmConnTimerSet(conn, DM_TIMER_HEAD);
+	    }
+	} else if (conn->answered && conn->timer != DM_TIMER_IDLE) {
+	    DmConnTimerSet(conn, DM_TIMER_IDLE);
+	}
+	DmWatchSet(&conn->watch, DM_READABLE);
+	return 0;
+    }
+    return DmConnIdle(conn);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnStash --
+ *
+ *	Copies input that is still to be processed into the connection's
+ *	own buffer, before Tcl code runs: the caller's buffer (the scratch
+ *	buffer, or conn->in detached by ConnInput) is not to be used after
+ *	that code, and input kept already goes after it.
+ *
+ * Results:
+ *	0, or -1 if memory ran out (the connection is then destroyed).
+ *
+ * Side effects:
+ *	Sets conn->in.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmConnStash(
+    DmConn *conn,
+    const char *buf,
+    size_t len)
+{
+    char *in;
+
+    if (len == 0) {
+	return 0;
+    }
+    in = malloc(conn->inLen + len);
+    if (in == NULL) {
+	DmConnDestroy(conn);
+	return -1;
+    }
+    memcpy(in, buf, len);
+    if (conn->in != NULL) {
+	memcpy(in + len, conn->in, conn->inLen);
+	free(conn->in);
+    }
+    conn->in = in;
+    conn->inLen += len;
+    conn->inCap = conn->inLen;
+    conn->inParsed = 0;
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnBusy, DmConnIdle --
+ *
+ *	Bracket a call into Tcl code made for a connection.  While busy, the
+ *	connection takes no events (a handler that runs the event loop must
+ *	not see its own connection's input processed meanwhile, and a level-
+ *	triggered event left pending would keep "update" from returning)
+ *	and nothing may destroy it.  DmConnIdle (also used on its own after
+ *	input was processed) sets the timer and the events the connection's
+ *	state now calls for.
+ *
+ * Results:
+ *	DmConnIdle: 0.
+ *
+ * Side effects:
+ *	Changes the watch and timer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnBusy(
+    DmConn *conn)
+{
+    conn->busy++;
+    DmWatchSet(&conn->watch, 0);
+    DmConnTimerUnlink(conn);
+}
+
+int
+DmConnIdle(
+    DmConn *conn)
+{
+    if (conn->busy > 0 && --conn->busy > 0) {
+	return 0;
+    }
+    switch (conn->state) {
+    case DM_CONN_READ:
+	if (conn->ex != NULL || conn->bodyKind != DM_BODY_NONE
+		|| conn->in != NULL) {
 	    /*
-	     * A head (or a body to skip) has started: it must all arrive
-	     * within -headtimeout, however it trickles.
+	     * A head (or a body) has started: it must all arrive within
+	     * -headtimeout, however it trickles.
 	     */
 
 	    if (conn->timer != DM_TIMER_HEAD) {
-		TimerSet(conn, DM_TIMER_HEAD);
+		DmConnTimerSet(conn, DM_TIMER_HEAD);
 	    }
 	} else if (conn->answered && conn->timer != DM_TIMER_IDLE) {
-	    TimerSet(conn, DM_TIMER_IDLE);
+	    DmConnTimerSet(conn, DM_TIMER_IDLE);
+	} else if (!conn->answered && conn->timer == DM_TIMER_NONE) {
+	    DmConnTimerSet(conn, DM_TIMER_HEAD);
 	}
 	DmWatchSet(&conn->watch, DM_READABLE);
+	break;
+    case DM_CONN_SEND:
+	if (conn->timer != DM_TIMER_SEND) {
+	    DmConnTimerSet(conn, DM_TIMER_SEND);
+	}
+	DmWatchSet(&conn->watch, DM_WRITABLE);
+	break;
+    case DM_CONN_LINGER:
+	DmWatchSet(&conn->watch, DM_READABLE);
+	break;
+    case DM_CONN_HELD:
+	if (conn->timer != DM_TIMER_HANDLER) {
+	    DmConnTimerSet(conn, DM_TIMER_HANDLER);
+	}
+	DmWatchSet(&conn->watch, 0);	/* Input waits for the answer. */
+	break;
     }
     return 0;
 }
@@ -640,33 +887,32 @@ ConnInput(
 /*
  *----------------------------------------------------------------------
  *
- * ConnectionHeader --
+ * DmConnResume --
  *
- *	Decides whether the connection stays open after this reply and
- *	what the Connection field says about it.
+ *	After a reply that waited (for the socket, or for Tcl code) is
+ *	done: processes the pipelined input kept meanwhile, if the
+ *	connection is ready for it.
  *
  * Results:
- *	DM_CONN_HDR_*.
+ *	0 if the connection is still open, -1 if it was destroyed.
  *
  * Side effects:
- *	Sets conn->keepAlive.
+ *	See ConnInput.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-ConnectionHeader(
-    DmConn *conn,
-    const DmRequest *req,
-    int mustClose)
+int
+DmConnResume(
+    DmConn *conn)
 {
-    conn->keepAlive = !mustClose && req != NULL && req->keepAlive
-	    && !conn->srv->closing;
-    if (!conn->keepAlive) {
-	return DM_CONN_HDR_CLOSE;
+    if (conn->watch.fd < 0) {
+	return -1;
     }
-    return (req->versionMinor == 0) ? DM_CONN_HDR_KEEPALIVE
-	    : DM_CONN_HDR_NONE;
+    if (conn->busy || conn->state != DM_CONN_READ || conn->in == NULL) {
+	return 0;
+    }
+    return ConnInput(conn, 0);
 }
 
 /*
@@ -692,17 +938,21 @@ static inline int
 MoreFollows(
     const DmConn *conn)
 {
-    return conn->fileFd >= 0 || !conn->keepAlive;
+    return conn->fileFd >= 0 || conn->bodyChan != NULL || !conn->keepAlive;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * QueueReply --
+ * DmConnQueue --
  *
- *	Sends head and body (both in the caller's buffers) in one write, then
- *	the file, if any, by ConnSend.  What the socket does not take now is
- *	copied to the connection.
+ *	Sends a reply: head and body (both in the caller's buffers) in one
+ *	write, then the file, if any, or the channel (DmConnTakeChannel),
+ *	by ConnSend.  What the socket does not take now is copied to the
+ *	connection.  A reply that after-filters apply to goes through them
+ *	first (dmTclReq.c).  The reply is logged when
+ *	it is done (or cut), with the bytes that went out; if it has to
+ *	wait, its request (req, if any) is copied for that.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -713,41 +963,53 @@ MoreFollows(
  *----------------------------------------------------------------------
  */
 
-static int
-QueueReply(
+int
+DmConnQueue(
     DmConn *conn,
+    const DmRequest *req,
+    int status,
     const char *head,
     size_t headLen,
     const char *body,
     size_t bodyLen,
     int fileFd,
+    uint64_t fileOff,
     uint64_t fileLen)
 {
     DmBuf bufs[2];
     long n;
     size_t total = headLen + bodyLen;
 
+    if (conn->ex != NULL && DmExchangeFilters(conn)) {
+	return DmExchangeFilter(conn, req, status, head, headLen, body,
+		bodyLen, fileFd, fileOff, fileLen);
+    }
+    conn->replyStatus = status;
+    conn->replyHead = headLen;
+    conn->replySent = 0;
+    conn->logReq = req;
     bufs[0].ptr = head;
     bufs[0].len = headLen;
     bufs[1].ptr = body;
     bufs[1].len = bodyLen;
     conn->fileFd = fileFd;
-    conn->fileOff = 0;
-    conn->fileEnd = fileLen;
+    conn->fileOff = fileOff;
+    conn->fileEnd = fileOff + fileLen;
     n = DmNetSend(conn->watch.fd, bufs, 2, MoreFollows(conn));
     if (n < 0) {
 	if (!DmErrnoIsAgain()) {
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	    return -1;
 	}
 	n = 0;
     }
+    conn->replySent = (uint64_t) n;
     if ((size_t) n < total) {
 	size_t rest = total - (size_t) n;
 
 	conn->out = malloc(rest);
 	if (conn->out == NULL) {
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	    return -1;
 	}
 	if ((size_t) n < headLen) {
@@ -758,8 +1020,44 @@ QueueReply(
 	}
 	conn->outLen = rest;
 	conn->outPos = 0;
+    } else if (fileFd < 0 && conn->bodyChan == NULL) {
+	return ReplyDone(conn) < 0 ? -1 : 0;	/* All of it went. */
     }
-    return ConnSend(conn) < 0 ? -1 : 0;
+    if (ConnSend(conn) < 0) {
+	return -1;
+    }
+    if (conn->replyStatus != 0) {
+	DmConnSaveLog(conn);		/* It waits: req will be gone. */
+    }
+    conn->logReq = NULL;
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnSaveLog --
+ *
+ *	Copies the request of the reply in flight, for its log line, when
+ *	the input buffer that holds it is about to go away.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Sets conn->logSaved (logged without its request if memory is out).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnSaveLog(
+    DmConn *conn)
+{
+    if (conn->logReq != NULL && conn->logSaved == NULL) {
+	conn->logSaved = DmSaveRequest(conn->logReq);
+    }
+    conn->logReq = NULL;
 }
 
 /*
@@ -767,10 +1065,9 @@ QueueReply(
  *
  * ReplyDone --
  *
- *	The whole reply left: wait for the next request, or close.  A close
- *	after an error lingers: the write side is shut and input drained for
- *	a moment, since closing with unread input makes the kernel send a
- *	reset that can destroy our reply before the peer reads it.
+ *	The whole reply left: it is logged, then the connection waits for
+ *	the next request, or closes.  A close after an error lingers (see
+ *	ConnLinger).
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -785,15 +1082,27 @@ static int
 ReplyDone(
     DmConn *conn)
 {
+    DmLogReply(conn);
+    if (conn->logSaved != NULL) {
+	DmFreeSavedRequest(conn->logSaved);
+	conn->logSaved = NULL;
+    }
+    conn->replyStatus = 0;
     conn->answered = 1;
+    if (conn->ex != NULL) {
+	DmExchangeDone(conn->ex);
+	conn->ex = NULL;
+    }
     if (conn->keepAlive) {
-	conn->state = CONN_READ;
-	DmWatchSet(&conn->watch, DM_READABLE);
-	TimerSet(conn, DM_TIMER_IDLE);
+	conn->state = DM_CONN_READ;
+	if (!conn->busy) {
+	    DmWatchSet(&conn->watch, DM_READABLE);
+	    DmConnTimerSet(conn, DM_TIMER_IDLE);
+	}
 	return 0;
     }
     if (!conn->linger && conn->in == NULL && conn->bodyKind == DM_BODY_NONE) {
-	ConnDestroy(conn);		/* Nothing unread: a plain close. */
+	DmConnDestroy(conn);		/* Nothing unread: a plain close. */
 	return -1;
     }
     ConnLinger(conn);
@@ -808,7 +1117,8 @@ ReplyDone(
  *	Ends a connection whose replies are all sent but whose peer may
  *	still be sending: the write side is shut at once, and what arrives
  *	is read and dropped until the peer closes or the linger timer runs
- *	out.
+ *	out.  Closing with unread input would make the kernel send a reset
+ *	that can destroy our reply before the peer reads it.
  *
  * Results:
  *	None.
@@ -826,10 +1136,12 @@ ConnLinger(
     free(conn->in);
     conn->in = NULL;
     conn->inLen = conn->inCap = 0;
-    conn->state = CONN_LINGER;
+    conn->state = DM_CONN_LINGER;
     DmNetShutdownWrite(conn->watch.fd);
-    DmWatchSet(&conn->watch, DM_READABLE);
-    TimerSet(conn, DM_TIMER_LINGER);
+    if (!conn->busy) {
+	DmWatchSet(&conn->watch, DM_READABLE);
+	DmConnTimerSet(conn, DM_TIMER_LINGER);
+    }
 }
 
 /*
@@ -855,65 +1167,94 @@ static int
 ConnSend(
     DmConn *conn)
 {
-    int progress = 0;
+    int progress = 0, r;
 
-    while (conn->out != NULL) {
-	DmBuf b;
-	long n;
+    for (;;) {
+	while (conn->out != NULL) {
+	    DmBuf b;
+	    long n;
 
-	b.ptr = conn->out + conn->outPos;
-	b.len = conn->outLen - conn->outPos;
-	n = DmNetSend(conn->watch.fd, &b, 1, MoreFollows(conn));
-	if (n < 0) {
-	    if (DmErrnoIsAgain()) {
+	    b.ptr = conn->out + conn->outPos;
+	    b.len = conn->outLen - conn->outPos;
+	    n = DmNetSend(conn->watch.fd, &b, 1, MoreFollows(conn));
+	    if (n < 0) {
+		if (DmErrnoIsAgain()) {
+		    goto wait;
+		}
+		DmConnDestroy(conn);
+		return -1;
+	    }
+	    progress = 1;
+	    conn->outPos += (size_t) n;
+	    conn->replySent += (uint64_t) n;
+	    if (conn->outPos == conn->outLen) {
+		free(conn->out);
+		conn->out = NULL;
+	    }
+	}
+	while (conn->fileFd >= 0 && conn->fileOff < conn->fileEnd) {
+	    uint64_t left = conn->fileEnd - conn->fileOff;
+	    long n = DmNetSendFile(conn->watch.fd, conn->fileFd,
+		    &conn->fileOff,
+		    left < SENDFILE_CHUNK ? (size_t) left : SENDFILE_CHUNK);
+
+	    if (n < 0 && DmErrnoIsAgain()) {
 		goto wait;
 	    }
-	    ConnDestroy(conn);
+	    if (n == 0) {
+		DmLogEvent(conn->srv, conn->peer, "%s shrank while being"
+			" sent: %llu of %llu bytes sent; connection closed",
+			conn->filePath ? conn->filePath : "a file",
+			(unsigned long long) conn->fileOff,
+			(unsigned long long) conn->fileEnd);
+	    }
+	    if (n <= 0) {
+		DmConnDestroy(conn);	/* Error, or the file shrank. */
+		return -1;
+	    }
+	    progress = 1;
+	    conn->replySent += (uint64_t) n;
+	}
+	if (conn->fileFd >= 0) {
+	    DmFileClose(conn->fileFd);
+	    conn->fileFd = -1;
+	    free(conn->filePath);
+	    conn->filePath = NULL;
+	}
+	if (conn->bodyChan == NULL) {
+	    break;
+	}
+	r = ChanFill(conn);
+	if (r < 0) {
 	    return -1;
 	}
-	progress = 1;
-	conn->outPos += (size_t) n;
-	if (conn->outPos == conn->outLen) {
-	    free(conn->out);
-	    conn->out = NULL;
-	}
-    }
-    while (conn->fileFd >= 0 && conn->fileOff < conn->fileEnd) {
-	uint64_t left = conn->fileEnd - conn->fileOff;
-	long n = DmNetSendFile(conn->watch.fd, conn->fileFd, &conn->fileOff,
-		left < SENDFILE_CHUNK ? (size_t) left : SENDFILE_CHUNK);
+	if (r == 0) {
+	    /*
+	     * The channel has nothing yet: wait for it, not for the socket
+	     * (and no send timeout: the program's channel is slow, not the
+	     * client).
+	     */
 
-	if (n < 0 && DmErrnoIsAgain()) {
-	    goto wait;
+	    conn->state = DM_CONN_SEND;
+	    if (!conn->busy) {
+		DmWatchSet(&conn->watch, 0);
+		DmConnTimerUnlink(conn);
+	    }
+	    return 1;
 	}
-	if (n == 0) {
-	    DmLogEvent(conn->srv, conn->peer, "%s shrank while being sent:"
-		    " %llu of %llu bytes sent; connection closed",
-		    conn->filePath ? conn->filePath : "a file",
-		    (unsigned long long) conn->fileOff,
-		    (unsigned long long) conn->fileEnd);
-	}
-	if (n <= 0) {
-	    ConnDestroy(conn);		/* Error, or the file shrank. */
-	    return -1;
-	}
-	progress = 1;
-    }
-    if (conn->fileFd >= 0) {
-	DmFileClose(conn->fileFd);
-	conn->fileFd = -1;
-	free(conn->filePath);
-	conn->filePath = NULL;
     }
     return ReplyDone(conn) < 0 ? -1 : 0;
 
   wait:
-    if (conn->state != CONN_SEND) {
-	conn->state = CONN_SEND;
+    if (conn->state != DM_CONN_SEND) {
+	conn->state = DM_CONN_SEND;
+	if (!conn->busy) {
+	    DmWatchSet(&conn->watch, DM_WRITABLE);
+	    DmConnTimerSet(conn, DM_TIMER_SEND);
+	}
+    } else if (!conn->busy && (progress || conn->timer != DM_TIMER_SEND)) {
 	DmWatchSet(&conn->watch, DM_WRITABLE);
-	TimerSet(conn, DM_TIMER_SEND);
-    } else if (progress) {
-	TimerSet(conn, DM_TIMER_SEND);
+	DmConnTimerSet(conn, DM_TIMER_SEND);
     }
     return 1;
 }
@@ -921,26 +1262,236 @@ ConnSend(
 /*
  *----------------------------------------------------------------------
  *
- * ReplyError --
+ * DmConnTakeChannel, DmCloseChannelLater --
  *
- *	Answers with an error status and its short HTML page.  Statuses that
- *	leave the request framing in doubt close the connection.
+ *	A channel becomes a reply body: the server owns it from now on (its
+ *	name is gone from the interpreter), and reads it binary and without
+ *	blocking; size is its length, or -1 to send it up to its end, then
+ *	chunked if chunked is set.  The channel is closed when the reply is
+ *	done, or the connection ends: from the outermost call into the
+ *	package, since closing may run Tcl code (a reflected channel).
  *
  * Results:
- *	0 if the connection is still open, -1 if it was destroyed.
+ *	None.
  *
  * Side effects:
- *	Sends the reply; logs it.
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnTakeChannel(
+    DmConn *conn,
+    Tcl_Interp *interp,
+    Tcl_Channel chan,
+    int64_t size,
+    int chunked)
+{
+    Tcl_RegisterChannel(NULL, chan);
+    Tcl_UnregisterChannel(interp, chan);
+    Tcl_SetChannelOption(NULL, chan, "-translation", "binary");
+    Tcl_SetChannelOption(NULL, chan, "-blocking", "0");
+    if (conn == NULL) {
+	DmCloseChannelLater(chan);	/* Not sent: HEAD, 204, 304. */
+	return;
+    }
+    conn->bodyChan = chan;
+    conn->chanLeft = size;
+    conn->chanChunked = chunked;
+}
+
+static void
+CloseChannel(
+    void *ptr)
+{
+    Tcl_UnregisterChannel(NULL, (Tcl_Channel) ptr);
+}
+
+void
+DmCloseChannelLater(
+    Tcl_Channel chan)
+{
+    DmEnter();
+    DmRetire(CloseChannel, chan);
+    DmLeave();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ChanFill --
+ *
+ *	Reads the next piece of a channel reply body into the output,
+ *	framed as a chunk if the reply is chunked; at the channel's end,
+ *	the last chunk.  The connection is busy while the channel is read,
+ *	which may run Tcl code.
+ *
+ * Results:
+ *	1 if output was queued (or the body is complete), 0 if the channel
+ *	has nothing yet (a handler waits for it), -1 if the connection was
+ *	destroyed (a read error, or a sized body that ended short).
+ *
+ * Side effects:
+ *	Reads the channel; closes it at its end.
  *
  *----------------------------------------------------------------------
  */
 
 static int
-ReplyError(
+ChanFill(
+    DmConn *conn)
+{
+    Tcl_Channel chan = conn->bodyChan;
+    Tcl_Size want = CHANNEL_CHUNK, n;
+    char *buf;
+    int eof;
+
+    if (conn->chanLeft >= 0 && conn->chanLeft < want) {
+	want = (Tcl_Size) conn->chanLeft;
+    }
+    buf = malloc((size_t) want + 24);
+    if (buf == NULL) {
+	DmConnDestroy(conn);
+	return -1;
+    }
+    n = 0;
+    if (want > 0) {
+	DmConnBusy(conn);
+	n = Tcl_Read(chan, buf + 16, want);
+	conn->busy--;
+	if (conn->watch.fd < 0) {
+	    free(buf);
+	    return -1;
+	}
+    }
+    eof = (want == 0 || (n <= 0 && Tcl_Eof(chan)));
+    if (n < 0 && !eof && !Tcl_InputBlocked(chan)) {
+	DmLogEvent(conn->srv, conn->peer, "error reading the reply's"
+		" channel: %s; connection closed",
+		Tcl_ErrnoMsg(Tcl_GetErrno()));
+	free(buf);
+	DmConnDestroy(conn);
+	return -1;
+    }
+    if (n > 0) {
+	char *p = buf + 16;
+
+	if (conn->chanLeft > 0) {
+	    conn->chanLeft -= n;
+	}
+	if (conn->chanChunked) {
+	    int k = snprintf(buf, 16, "%lx\r\n", (unsigned long) n);
+
+	    p = buf + 16 - k;
+	    memmove(p, buf, (size_t) k);
+	    memcpy(buf + 16 + n, "\r\n", 2);
+	    n += k + 2;
+	}
+	conn->out = malloc((size_t) n);
+	if (conn->out == NULL) {
+	    free(buf);
+	    DmConnDestroy(conn);
+	    return -1;
+	}
+	memcpy(conn->out, p, (size_t) n);
+	conn->outLen = (size_t) n;
+	conn->outPos = 0;
+	free(buf);
+	return 1;
+    }
+    free(buf);
+    if (!eof) {
+	if (!conn->chanWaiting) {
+	    conn->chanWaiting = 1;
+	    Tcl_CreateChannelHandler(chan, TCL_READABLE, ChanReadable, conn);
+	}
+	return 0;
+    }
+    if (conn->chanLeft > 0) {
+	DmLogEvent(conn->srv, conn->peer, "the reply's channel ended %lld"
+		" bytes short; connection closed", (long long) conn->chanLeft);
+	DmConnDestroy(conn);
+	return -1;
+    }
+    if (conn->chanWaiting) {
+	Tcl_DeleteChannelHandler(chan, ChanReadable, conn);
+	conn->chanWaiting = 0;
+    }
+    conn->bodyChan = NULL;
+    DmCloseChannelLater(chan);
+    if (conn->chanChunked) {
+	conn->out = malloc(5);
+	if (conn->out == NULL) {
+	    DmConnDestroy(conn);
+	    return -1;
+	}
+	memcpy(conn->out, "0\r\n\r\n", 5);
+	conn->outLen = 5;
+	conn->outPos = 0;
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ChanReadable --
+ *
+ *	A reply's channel has data again: sending goes on.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See ConnSend.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ChanReadable(
+    void *clientData,
+    TCL_UNUSED(int) /*mask*/)
+{
+    DmConn *conn = clientData;
+    DmServer *srv = conn->srv;
+
+    DmEnter();
+    Tcl_DeleteChannelHandler(conn->bodyChan, ChanReadable, conn);
+    conn->chanWaiting = 0;
+    if (!conn->busy && ConnSend(conn) == 0) {
+	DmConnResume(conn);
+    }
+    DmLogFlushDue(srv);
+    DmLeave();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnError --
+ *
+ *	Answers with an error status (or a redirect) and its short HTML
+ *	page.  Statuses that leave the request framing in doubt close the
+ *	connection.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Sends the reply.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmConnError(
     DmConn *conn,
     int status,
     int headOnly,
-    const DmRequest *req,
+    const DmRequest *req,	/* NULL, or a stand-in (FirstLine) when the
+				 * head was not parsed. */
     const char *extraName,
     const char *extraValue,
     size_t extraValueLen)
@@ -960,9 +1511,9 @@ ReplyError(
      */
 
     mustClose = (req == NULL || req->methodName.ptr == NULL
-	    || status == 400 || status == 408 || status == 414
-	    || status == 431 || status == 500 || status == 503
-	    || status == 505);
+	    || status == 400 || status == 408 || status == 413
+	    || status == 414 || status == 431 || status == 500
+	    || status == 503 || status == 505);
 
     /*
      * A Location can be longer than the scratch buffer's head part.
@@ -973,7 +1524,7 @@ ReplyError(
     if (need > DM_HEAD_ROOM) {
 	head = ownHead = malloc(need);
 	if (head == NULL) {
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	    return -1;
 	}
     }
@@ -984,277 +1535,20 @@ ReplyError(
     reply.lastModified = -1;
     reply.contentType = DM_HTML_TYPE;
     reply.contentTypeLen = sizeof(DM_HTML_TYPE) - 1;
-    reply.connection = ConnectionHeader(conn, req, mustClose);
+    reply.connection = DmConnHeader(conn, req ? req->keepAlive : 0,
+	    req ? req->versionMinor : 1, mustClose);
     reply.extraName = extraName;
     reply.extraValue = extraValue;
     reply.extraValueLen = extraValueLen;
     headLen = DmReplyHead(srv, &reply, head, need);
-    DmLogRequest(srv, conn->peer, req, status, headOnly ? 0 : bodyLen);
     if (mustClose) {
 	conn->bodyKind = DM_BODY_NONE;	/* Nothing more will be parsed. */
 	conn->linger = 1;
     }
-    r = QueueReply(conn, head, headLen, body, headOnly ? 0 : bodyLen, -1, 0);
+    r = DmConnQueue(conn, req, status, head, headLen, body,
+	    headOnly ? 0 : bodyLen, -1, 0, 0);
     free(ownHead);
     return r;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * Redirect --
- *
- *	Answers "/dir" with 301 to "/dir/", keeping the query.  The
- *	Location is made from the normalised path, percent-encoded, never
- *	from the target as sent: it always starts with a single '/', so it
- *	can only name a path on this server (a target such as
- *	"//evil.example/..%2fdir" would otherwise become a link to another
- *	host).
- *
- * Results:
- *	As ReplyError.
- *
- * Side effects:
- *	As ReplyError.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-Redirect(
-    DmConn *conn,
-    const DmRequest *req,
-    const char *path,		/* The normalised path. */
-    size_t pathLen)
-{
-    const char *t = req->target.ptr, *end = t + req->target.len;
-    const char *q = memchr(t, '?', req->target.len);
-    const char *hash = memchr(t, '#', req->target.len);
-    size_t qLen = 0, len;
-    char *loc;
-    int r;
-
-    if (q != NULL && (hash == NULL || q < hash)) {
-	qLen = (size_t) ((hash != NULL ? hash : end) - q);
-    }
-    loc = malloc(3 * pathLen + 1 + qLen);
-    if (loc == NULL) {
-	ConnDestroy(conn);
-	return -1;
-    }
-    len = DmEncodePath(path, pathLen, loc);
-    loc[len++] = '/';
-    if (qLen > 0) {
-	memcpy(loc + len, q, qLen);
-	len += qLen;
-    }
-    r = ReplyError(conn, 301, req->method == DM_METHOD_HEAD, req,
-	    "Location", loc, len);
-    free(loc);
-    return r;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * OpenTarget --
- *
- *	Opens the regular file a normalised path names: the path itself, or
- *	for "/dir/" the first of the -default names that exists there.
- *
- * Results:
- *	A descriptor with *infoPtr filled, or -1 with *statusPtr set: 301
- *	for a directory named without its final slash, else the error.
- *
- * Side effects:
- *	Appends the index name to path and *pathLenPtr when one is used.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-OpenTarget(
-    DmServer *srv,
-    char *path,			/* PATH_MAX_BYTES long. */
-    size_t *pathLenPtr,
-    DmFileInfo *infoPtr,
-    int *statusPtr)
-{
-    size_t pathLen = *pathLenPtr;
-    Tcl_Size i, n;
-    Tcl_Obj **names;
-    int fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
-	    srv->config.followSymlinks, infoPtr, statusPtr);
-
-    if (fd < 0 || infoPtr->kind == DM_FILE_REGULAR) {
-	return fd;
-    }
-    DmFileClose(fd);
-    if (infoPtr->kind != DM_FILE_DIRECTORY) {
-	*statusPtr = 403;		/* A FIFO, a device... */
-	return -1;
-    }
-    if (path[pathLen - 1] != '/') {
-	*statusPtr = 301;
-	return -1;
-    }
-    *statusPtr = 404;
-    Tcl_ListObjGetElements(NULL, srv->config.defaults, &n, &names);
-    for (i = 0; i < n; i++) {
-	Tcl_Size nameLen;
-	const char *name = Tcl_GetStringFromObj(names[i], &nameLen);
-
-	if ((size_t) nameLen >= PATH_MAX_BYTES - pathLen) {
-	    continue;
-	}
-	memcpy(path + pathLen, name, (size_t) nameLen + 1);
-	fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
-		srv->config.followSymlinks, infoPtr, statusPtr);
-	if (fd >= 0 && infoPtr->kind == DM_FILE_REGULAR) {
-	    *pathLenPtr = pathLen + (size_t) nameLen;
-	    return fd;
-	}
-	if (fd >= 0) {
-	    DmFileClose(fd);
-	}
-	*statusPtr = 404;
-    }
-    path[pathLen] = '\0';
-    return -1;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * ReplyFile --
- *
- *	Sends a 200 reply for a file: its bytes in memory (data), or an open
- *	descriptor to send from, or neither for HEAD.
- *
- * Results:
- *	0 if the connection is still open, -1 if it was destroyed.
- *
- * Side effects:
- *	Sends the reply and logs it; takes fd over.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ReplyFile(
-    DmConn *conn,
-    const DmRequest *req,
-    const char *path,
-    size_t pathLen,
-    const DmFileInfo *infoPtr,
-    int fd,
-    const char *data,
-    const char *lastModifiedText)
-{
-    DmServer *srv = conn->srv;
-    int headOnly = (req->method == DM_METHOD_HEAD);
-    char *head = srv->scratch + DM_READ_ROOM;
-    DmReply reply;
-    size_t headLen;
-
-    memset(&reply, 0, sizeof(reply));
-    reply.status = 200;
-    reply.contentLength = infoPtr->size;
-    reply.lastModified = infoPtr->mtime;
-    reply.lastModifiedText = lastModifiedText;
-    reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
-    reply.connection = ConnectionHeader(conn, req, 0);
-    headLen = DmReplyHead(srv, &reply, head, DM_HEAD_ROOM);
-    DmLogRequest(srv, conn->peer, req, 200, headOnly ? 0 : infoPtr->size);
-    if (headOnly) {
-	if (fd >= 0) {
-	    DmFileClose(fd);
-	}
-	return QueueReply(conn, head, headLen, NULL, 0, -1, 0);
-    }
-    if (data != NULL) {
-	return QueueReply(conn, head, headLen, data, (size_t) infoPtr->size,
-		-1, 0);
-    }
-    conn->filePath = strdup(path);
-    return QueueReply(conn, head, headLen, NULL, 0, fd, infoPtr->size);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * HandleRequest --
- *
- *	Answers one parsed request: maps its target to a file below the root
- *	and sends it, from the cache when it holds the current version, or
- *	answers with the right status.
- *
- * Results:
- *	0 if the connection is still open, -1 if it was destroyed.
- *
- * Side effects:
- *	Opens files, fills the cache, sends the reply.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-HandleRequest(
-    DmConn *conn,
-    const DmRequest *req)
-{
-    DmServer *srv = conn->srv;
-    int headOnly = (req->method == DM_METHOD_HEAD);
-    char path[PATH_MAX_BYTES];
-    size_t pathLen;
-    int status, fd;
-    DmFileInfo info;
-    const DmCacheEntry *entry;
-    const char *data;
-
-    if (req->method != DM_METHOD_GET && !headOnly) {
-	return (req->method == DM_METHOD_OTHER)
-		? ReplyError(conn, 501, 0, req, NULL, NULL, 0)
-		: ReplyError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
-    }
-    status = DmNormalizePath(req->target.ptr, req->target.len, path,
-	    sizeof(path) - 256, &pathLen);	/* Room for an index name. */
-    if (status != 0) {
-	return ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
-    }
-    if (path[pathLen - 1] != '/' && (entry = DmCacheGet(srv->cache,
-	    srv->rootFd, path, conn->inputSeq, &data, &info)) != NULL) {
-	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
-		DmCacheLastModified(entry));
-    }
-    fd = OpenTarget(srv, path, &pathLen, &info, &status);
-    if (fd < 0) {
-	return (status == 301) ? Redirect(conn, req, path, pathLen)
-		: ReplyError(conn, status, headOnly, req, NULL, NULL, 0);
-    }
-
-    /*
-     * A small file is read whole (watched for changes first), kept in
-     * the cache if it was read whole, and sent with its head in one
-     * write; the head tells the length actually read even if the file
-     * changed since fstat.
-     */
-
-    if (!headOnly && info.size <= DM_SMALL_FILE) {
-	char *body = srv->scratch + DM_READ_ROOM + DM_HEAD_ROOM;
-	DmCacheTicket ticket = DmCacheWatch(srv->cache, srv->rootFd, path,
-		fd, &info);
-	long n = DmFileRead(fd, body, (size_t) info.size, 0);
-
-	DmFileClose(fd);
-	DmCachePut(srv->cache, path, &info, body, n, ticket);
-	if (n < 0) {
-	    return ReplyError(conn, 500, 0, req, NULL, NULL, 0);
-	}
-	info.size = (uint64_t) n;
-	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL);
-    }
-    return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL);
 }
 
 /*
@@ -1265,7 +1559,8 @@ HandleRequest(
  *	Ends the connections whose timer ran out: a request head that did
  *	not arrive in time gets 408 (a connection that sent nothing is just
  *	closed; a body after its answered request, closed with nothing
- *	more said), the rest are closed.
+ *	more said), a request held by a handler past -handlertimeout gets
+ *	503, the rest are closed.
  *
  * Results:
  *	None.
@@ -1288,7 +1583,15 @@ DmConnExpire(
 
 	while ((conn = srv->timers[which].head) != NULL
 		&& conn->deadline <= now) {
-	    TimerUnlink(conn);
+	    DmConnTimerUnlink(conn);
+	    if (which == DM_TIMER_HANDLER) {
+		DmExchangeTimeout(conn->ex);
+		continue;
+	    }
+	    if (which == DM_TIMER_HEAD && conn->ex != NULL) {
+		DmExchangeStalled(conn);	/* The body for a handler. */
+		continue;
+	    }
 	    if (which == DM_TIMER_HEAD && conn->bodyKind != DM_BODY_NONE) {
 		/*
 		 * The body of a request already answered stalled: as for a
@@ -1306,14 +1609,14 @@ DmConnExpire(
 		DmRequest req;		/* Its first line, if it arrived. */
 
 		FirstLine(conn->in, conn->inLen, &req);
-		ReplyError(conn, 408, 0, &req, NULL, NULL, 0);
+		DmConnError(conn, 408, 0, &req, NULL, NULL, 0);
 		continue;
 	    }
 	    if (which == DM_TIMER_SEND) {
 		DmLogEvent(srv, conn->peer, "took no reply bytes for %d ms;"
 			" connection closed", srv->config.timeouts[which]);
 	    }
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	}
     }
 }
@@ -1324,7 +1627,8 @@ DmConnExpire(
  * DmConnServerClosing --
  *
  *	The server was closed: replies in flight finish and then close their
- *	connections; every other connection closes now.
+ *	connections, as do requests whose Tcl code is running; requests held
+ *	for an answer get 503; every other connection closes now.
  *
  * Results:
  *	None.
@@ -1343,10 +1647,13 @@ DmConnServerClosing(
 
     while (conn != NULL) {
 	next = conn->next;
-	if (conn->state == CONN_SEND) {
+	if (conn->state == DM_CONN_SEND || conn->busy) {
 	    conn->keepAlive = 0;
+	} else if (conn->state == DM_CONN_HELD) {
+	    DmConnTimerUnlink(conn);
+	    DmExchangeTimeout(conn->ex);
 	} else {
-	    ConnDestroy(conn);
+	    DmConnDestroy(conn);
 	}
 	conn = next;
     }
@@ -1413,4 +1720,85 @@ DmConnNextDeadline(
 	}
     }
     return next;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmSaveRequest, DmFreeSavedRequest --
+ *
+ *	Copy a parsed request (the part of its head its spans point into,
+ *	and its fields) so that it outlives the input buffer, or free such
+ *	a copy.
+ *
+ * Results:
+ *	The copy, or NULL if memory ran out.
+ *
+ * Side effects:
+ *	Allocates or frees memory.
+ *
+ *----------------------------------------------------------------------
+ */
+
+/* Where a span of the original lands in the copy. */
+#define REBASE(span, from, to) \
+	do { if ((span).ptr != NULL) { \
+	    (span).ptr = (to) + ((span).ptr - (from)); } } while (0)
+
+DmSavedRequest *
+DmSaveRequest(
+    const DmRequest *req)
+{
+    const char *start = req->requestLine.ptr, *end;
+    DmSavedRequest *saved;
+    DmField *fields;
+    size_t len, numFields = (req->fields != NULL) ? (size_t) req->numHeaders
+	    : 0, i;
+
+    if (start == NULL) {
+	start = end = "";
+    } else {
+	end = start + req->requestLine.len;
+    }
+    for (i = 0; i < numFields; i++) {
+	const DmSpan *v = &req->fields[i].value;
+
+	if (v->ptr + v->len > end) {
+	    end = v->ptr + v->len;
+	}
+    }
+    len = (size_t) (end - start);
+    saved = malloc(sizeof(DmSavedRequest) + numFields * sizeof(DmField)
+	    + len + 1);
+    if (saved == NULL) {
+	return NULL;
+    }
+    fields = (DmField *) (saved + 1);
+    saved->head = (char *) (fields + numFields);
+    saved->headLen = len;
+    memcpy(saved->head, start, len);
+    saved->head[len] = '\0';
+    saved->req = *req;
+    saved->req.fields = (numFields > 0) ? fields : NULL;
+    for (i = 0; i < numFields; i++) {
+	fields[i] = req->fields[i];
+	REBASE(fields[i].name, start, saved->head);
+	REBASE(fields[i].value, start, saved->head);
+    }
+    REBASE(saved->req.methodName, start, saved->head);
+    REBASE(saved->req.target, start, saved->head);
+    REBASE(saved->req.requestLine, start, saved->head);
+    REBASE(saved->req.host, start, saved->head);
+    REBASE(saved->req.range, start, saved->head);
+    REBASE(saved->req.ifModifiedSince, start, saved->head);
+    REBASE(saved->req.ifNoneMatch, start, saved->head);
+    REBASE(saved->req.ifRange, start, saved->head);
+    return saved;
+}
+
+void
+DmFreeSavedRequest(
+    DmSavedRequest *saved)
+{
+    free(saved);
 }

@@ -16,9 +16,9 @@
  *
  *	Initialises the package in an interpreter: the C commands
  *	dustmote::serve, dustmote::pump, dustmote::mimetype,
- *	dustmote::onsignal and dustmote::setuser.  The Tcl
- *	part of the package (library/dustmote.tcl) is sourced by the
- *	package index after this.
+ *	dustmote::onsignal and dustmote::setuser, and dustmote::Pipeline,
+ *	which the Tcl part of the package (library/dustmote.tcl, sourced by
+ *	the package index after this) uses to install routes and filters.
  *
  * Results:
  *	A standard Tcl result.
@@ -45,6 +45,8 @@ Dustmote_Init(
     Tcl_CreateObjCommand(interp, "::dustmote::onsignal", DmOnsignalObjCmd,
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::setuser", DmSetuserObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::Pipeline", DmPipelineObjCmd,
 	    NULL, NULL);
     return Tcl_PkgProvide(interp, "dustmote", PACKAGE_VERSION);
 }

@@ -16,6 +16,7 @@
 #include "dustmote.h"
 #include "dmCompat.h"
 #include "dmHttp.h"
+#include "dmForm.h"
 #include "dmPath.h"
 #include "dmDate.h"
 
@@ -53,6 +54,7 @@ MODULE_SCOPE void	DmWatchInit(DmWatch *w, int fd, DmWatchProc *proc,
 MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
 MODULE_SCOPE void	DmWatchStop(DmWatch *w);
 MODULE_SCOPE int64_t	DmNowMs(void);
+MODULE_SCOPE int64_t	DmNowUs(void);
 
 /*
  *----------------------------------------------------------------
@@ -85,7 +87,10 @@ typedef struct DmBuf {
 
 MODULE_SCOPE int	DmNetListen(const char *addr, int port, int backlog,
 			    char *boundAddr, int *boundPortPtr);
-MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr);
+MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr,
+			    int *peerPortPtr);
+MODULE_SCOPE int	DmNetName(int fd, int peer, char *addr,
+			    int *portPtr);
 MODULE_SCOPE long	DmNetRecv(int fd, char *buf, size_t len);
 MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
@@ -93,6 +98,9 @@ MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
 			    size_t count);
 MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
 MODULE_SCOPE void	DmNetShutdownWrite(int fd);
+MODULE_SCOPE void	DmNetShutdownRead(int fd);
+MODULE_SCOPE int	DmNetSetBlocking(int fd, int blocking);
+MODULE_SCOPE int	DmNetError(int fd);
 MODULE_SCOPE void	DmNetClose(int fd);
 MODULE_SCOPE int	DmErrnoIsAgain(void);
 MODULE_SCOPE int	DmErrnoIsFdLimit(void);
@@ -127,6 +135,11 @@ MODULE_SCOPE void	DmFileClose(int fd);
 MODULE_SCOPE int	DmFileIsRegular(int fd);
 MODULE_SCOPE int	DmFileStat(int rootFd, const char *relPath,
 			    int noFollow, DmFileInfo *infoPtr);
+MODULE_SCOPE int	DmFileOpenPath(const void *nativePath,
+			    DmFileInfo *infoPtr, int *statusPtr);
+MODULE_SCOPE int	DmFileTemp(char **pathPtr);
+MODULE_SCOPE int	DmFileWrite(int fd, const char *buf, size_t len);
+MODULE_SCOPE void	DmFileRemove(const char *path);
 
 /*
  *----------------------------------------------------------------
@@ -197,6 +210,7 @@ MODULE_SCOPE const char *DmMimeHeader(const char *path, size_t len,
 
 typedef struct DmServer DmServer;
 typedef struct DmConn DmConn;
+typedef struct DmPipeline DmPipeline;
 
 /*
  * A list of connections waiting on the same kind of timeout.  Every
@@ -214,6 +228,7 @@ enum {
     DM_TIMER_IDLE,		/* Keep-alive, between requests. */
     DM_TIMER_SEND,		/* Waiting for the peer to take our bytes. */
     DM_TIMER_LINGER,		/* Draining input before the final close. */
+    DM_TIMER_HANDLER,		/* A request held for "$server respond". */
     DM_TIMER_LISTS
 };
 
@@ -229,6 +244,8 @@ typedef struct DmConfig {
     Tcl_Channel accessChan;	/* The channels they named when set. */
     Tcl_Channel errorChan;
     Tcl_Obj *serverName;	/* -servername. */
+    Tcl_WideInt maxBody;	/* -maxbody: longest body for a handler. */
+    Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
     int deferAccept;		/* Accept a connection when its data came. */
     int followSymlinks;
     int maxConnections;
@@ -291,10 +308,16 @@ struct DmServer {
     Tcl_TimerToken timerToken;	/* Fires at the earliest deadline. */
     int64_t timerAt;		/* When it fires (ms), 0 if not armed. */
     uint64_t accepted, requests; /* Counters for stats. */
+    uint64_t responses[600];	/* Replies done, by status. */
+    uint64_t bytesSent;		/* Bytes of replies (heads too) sent. */
+    int64_t startMs;		/* When it started listening. */
     uint64_t inputSeq;		/* Counts reads from sockets, so the cache
 				 * knows which requests came after its last
 				 * look for changes. */
     DmCache *cache;		/* Small files, by normalised path. */
+    DmPipeline *pipeline;	/* Routes and filters, or NULL for none. */
+    Tcl_HashTable exchanges;	/* Requests with Tcl code, by id. */
+    uint64_t nextId;		/* The last request id given. */
     DmField *fields;		/* Room for -maxheaders fields of the head
 				 * being parsed (valid until a call into
 				 * Tcl, like the scratch buffer). */
@@ -310,10 +333,107 @@ struct DmServer {
     DmLogSink errorSink;	/* in batches, never in the middle of a
 				 * request. */
     Tcl_TimerToken logTimer;	/* Writes them out soon. */
+    int logTimed;		/* The log format wants reply times. */
+};
+
+/*
+ * A copy of a request head and its fields, with every span pointing
+ * into the copy: what outlives the input buffer when a reply does (for
+ * the access log) or when Tcl code runs in the middle of a request.
+ */
+
+typedef struct DmSavedRequest {
+    DmRequest req;		/* Spans point into head below. */
+    size_t headLen;
+    char *head;			/* The bytes of the head the spans are in:
+				 * from the request line to the last field. */
+} DmSavedRequest;
+
+MODULE_SCOPE DmSavedRequest *DmSaveRequest(const DmRequest *req);
+MODULE_SCOPE void	DmFreeSavedRequest(DmSavedRequest *saved);
+
+/*
+ * One connection (generic/dmConn.c).  The static handler, the Tcl bridge
+ * and request bodies work on it too.
+ */
+
+typedef struct DmExchange DmExchange;
+
+enum {
+    DM_CONN_READ,		/* Reading request heads and bodies. */
+    DM_CONN_SEND,		/* A reply waits for the socket. */
+    DM_CONN_LINGER,		/* Reply sent, write side shut: draining
+				 * input until the peer closes. */
+    DM_CONN_HELD		/* A handler will answer later. */
+};
+
+struct DmConn {
+    DmWatch watch;		/* Holds the socket. */
+    DmServer *srv;
+    DmConn *prev, *next;	/* In srv->conns. */
+    DmConn *tprev, *tnext;	/* In srv->timers[timer]. */
+    int timer;			/* DM_TIMER_*, or DM_TIMER_NONE. */
+    int64_t deadline;		/* When the timer expires (ms). */
+    int state;			/* DM_CONN_*. */
+    int busy;			/* Inside a call into Tcl made for this
+				 * connection: it takes no events then. */
+    int keepAlive;		/* Stay open after the current reply. */
+    int answered;		/* A request was answered: waiting is idle. */
+    int linger;			/* Drain input before closing: the reply
+				 * was an error and input may be left. */
+    char *in;			/* Input not yet processed (malloc'ed), */
+    size_t inLen, inCap;	/* NULL when there is none. */
+    size_t inParsed;		/* Length of the unfinished head in `in'
+				 * when it was last parsed, 0 if none, */
+    size_t inCheckAt;		/* and the length at which a limit would
+				 * be passed (DmRequest.checkAt). */
+    uint64_t inputSeq;		/* srv->inputSeq of the last read. */
+    char *out;			/* Reply bytes the socket did not take */
+    size_t outLen, outPos;	/* yet (malloc'ed). */
+    int fileFd;			/* File still to send after out, or -1, */
+    char *filePath;		/* and its path, for the error log. */
+    uint64_t fileOff, fileEnd;
+    int bodyKind;		/* DM_BODY_* of a request body being */
+    uint64_t bodyLeft;		/* skipped, and its progress. */
+    DmChunked chunked;
+    Tcl_Channel bodyChan;	/* A reply body pumped from a channel the
+				 * server owns, or NULL; */
+    int64_t chanLeft;		/* its bytes still to send (-1: up to its
+				 * end), */
+    int chanChunked;		/* whether they are sent chunked, */
+    int chanWaiting;		/* and whether we wait for it to be
+				 * readable. */
+    DmExchange *ex;		/* The request on its way through Tcl code,
+				 * or NULL. */
+    int replyStatus;		/* The reply being sent, for the access */
+    uint64_t replyHead;		/* log: its status, head length, bytes */
+    uint64_t replySent;		/* sent so far, and when its request */
+    int64_t replyStart;		/* arrived (microseconds, 0 if untimed). */
+    const DmRequest *logReq;	/* Its request while the head is in the
+				 * input buffer, */
+    DmSavedRequest *logSaved;	/* or a copy made when it no longer is. */
+    char peer[DM_ADDR_LEN];	/* The client's address, for the log. */
+    int peerPort;
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);
 MODULE_SCOPE void	DmServerRelease(DmServer *srv);
+MODULE_SCOPE int	DmServerConfigure(Tcl_Interp *interp, DmServer *srv,
+			    DmConfig *cfg);
+
+/*
+ * The options (generic/dmConfig.c).
+ */
+
+MODULE_SCOPE void	DmConfigDefaults(DmConfig *cfg, Tcl_Obj *root);
+MODULE_SCOPE void	DmConfigRetain(DmConfig *cfg, int delta);
+MODULE_SCOPE int	DmConfigOption(Tcl_Interp *interp, Tcl_Obj *name,
+			    int *indexPtr);
+MODULE_SCOPE const char *DmConfigName(int index);
+MODULE_SCOPE int	DmConfigParse(Tcl_Interp *interp, DmConfig *cfg,
+			    Tcl_Obj **myaddrPtr, int *portPtr, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE Tcl_Obj *	DmConfigValue(DmServer *srv, int option);
 
 MODULE_SCOPE void	DmConnAccept(void *clientData, int events);
 MODULE_SCOPE void	DmConnExpire(DmServer *srv, int64_t now);
@@ -321,6 +441,129 @@ MODULE_SCOPE void	DmConnServerClosing(DmServer *srv);
 MODULE_SCOPE void	DmConnRetime(DmServer *srv, int which, int64_t delta);
 MODULE_SCOPE int64_t	DmConnNextDeadline(DmServer *srv);
 MODULE_SCOPE void	DmTimerArm(DmServer *srv, int64_t deadline);
+MODULE_SCOPE void	DmConnDestroy(DmConn *conn);
+MODULE_SCOPE void	DmConnTimerSet(DmConn *conn, int which);
+MODULE_SCOPE void	DmConnTimerUnlink(DmConn *conn);
+MODULE_SCOPE int	DmConnQueue(DmConn *conn, const DmRequest *req,
+			    int status, const char *head, size_t headLen,
+			    const char *body, size_t bodyLen, int fileFd,
+			    uint64_t fileOff, uint64_t fileLen);
+MODULE_SCOPE int	DmConnDetach(DmConn *conn, char **inPtr,
+			    size_t *inLenPtr);
+MODULE_SCOPE void	DmConnTakeChannel(DmConn *conn, Tcl_Interp *interp,
+			    Tcl_Channel chan, int64_t size, int chunked);
+MODULE_SCOPE void	DmCloseChannelLater(Tcl_Channel chan);
+MODULE_SCOPE int	DmConnError(DmConn *conn, int status, int headOnly,
+			    const DmRequest *req, const char *extraName,
+			    const char *extraValue, size_t extraValueLen);
+MODULE_SCOPE void	DmConnBusy(DmConn *conn);
+MODULE_SCOPE int	DmConnIdle(DmConn *conn);
+MODULE_SCOPE int	DmConnResume(DmConn *conn);
+MODULE_SCOPE int	DmConnStash(DmConn *conn, const char *buf,
+			    size_t len);
+MODULE_SCOPE void	DmConnSaveLog(DmConn *conn);
+
+/*
+ * Results of the request handlers besides a byte count: -1 means the
+ * connection was destroyed.
+ */
+
+#define DM_STASHED	(-2)	/* Tcl code ran: the input left was copied
+				 * aside to conn->in. */
+#define DM_NOT_ROUTED	(-3)	/* No route or filter applies. */
+
+/*
+ * Routes and filters (generic/dmRoute.c): what applies to one request.
+ */
+
+typedef struct DmMatch {
+    Tcl_Obj *handler;		/* The route's command (the pipeline's), or
+				 * NULL: the static files. */
+    int takeover;
+    Tcl_Obj *params;		/* New dict of the path's named parts. */
+    Tcl_Obj *allow;		/* New list: routes match the path but not
+				 * the method, and take these. */
+    Tcl_Obj *before, *after;	/* New lists of filter commands. */
+} DmMatch;
+
+MODULE_SCOPE Tcl_ObjCmdProc DmPipelineObjCmd;
+MODULE_SCOPE void	DmPipelineMatch(const DmPipeline *pl,
+			    const DmRequest *req, const char *path,
+			    size_t pathLen, DmMatch *matchPtr);
+MODULE_SCOPE void	DmPipelineFree(void *ptr);
+MODULE_SCOPE void	DmPipelineCounts(const DmPipeline *pl,
+			    int *routesPtr, int *filtersPtr);
+
+/*
+ * Request bodies for handlers (generic/dmBody.c).
+ */
+
+typedef struct DmBody {
+    int kind;			/* DM_BODY_*. */
+    uint64_t left;		/* DM_BODY_LENGTH: bytes still to come. */
+    DmChunked chunked;
+    uint64_t len;		/* Data bytes so far. */
+    int done;			/* Whole. */
+    int status;			/* 400, 413 or 500 if it cannot be had. */
+    char *mem;			/* In memory (malloc'ed)... */
+    size_t memLen, memCap;
+    int spoolFd;		/* ...or in a temporary file, or -1. */
+    char *spoolPath;
+} DmBody;
+
+MODULE_SCOPE int	DmBodyBegin(DmConn *conn, DmBody *body,
+			    const DmRequest *req, int haveBytes);
+MODULE_SCOPE long	DmBodyFeed(DmConn *conn, DmBody *body,
+			    const char *buf, size_t len);
+MODULE_SCOPE int	DmBodyFinish(DmBody *body, Tcl_Obj *request);
+MODULE_SCOPE void	DmBodyFree(DmBody *body);
+
+/*
+ * The bridge to Tcl code (generic/dmTclReq.c) and connection takeover
+ * (generic/dmTakeover.c).
+ */
+
+MODULE_SCOPE long	DmExchangeStart(DmConn *conn, DmRequest *req,
+			    const char *path, size_t pathLen,
+			    const char *head, size_t headLen, size_t len);
+MODULE_SCOPE long	DmExchangeBody(DmConn *conn, const char *buf,
+			    size_t len);
+MODULE_SCOPE long	DmExchangeRun(DmConn *conn, const char *rest,
+			    size_t restLen);
+MODULE_SCOPE int	DmExchangeAnswer(DmExchange *ex, Tcl_Obj *response,
+			    int status);
+MODULE_SCOPE void	DmExchangeHold(DmExchange *ex);
+MODULE_SCOPE void	DmExchangeTimeout(DmExchange *ex);
+MODULE_SCOPE void	DmExchangeStalled(DmConn *conn);
+MODULE_SCOPE void	DmExchangeDone(DmExchange *ex);
+MODULE_SCOPE void	DmExchangeOrphan(DmExchange *ex);
+MODULE_SCOPE int	DmExchangeFilters(const DmConn *conn);
+MODULE_SCOPE int	DmExchangeFilter(DmConn *conn, const DmRequest *req,
+			    int status, const char *head, size_t headLen,
+			    const char *body, size_t bodyLen, int fileFd,
+			    uint64_t fileOff, uint64_t fileLen);
+MODULE_SCOPE int	DmRespond(DmServer *srv, Tcl_Interp *interp,
+			    Tcl_Obj *idObj, Tcl_Obj *response);
+MODULE_SCOPE int	DmOpenFileObj(Tcl_Obj *pathObj, DmFileInfo *infoPtr,
+			    int *statusPtr);
+MODULE_SCOPE Tcl_Obj *	DmUtf8Obj(const char *bytes, size_t len);
+MODULE_SCOPE Tcl_Obj *	DmLatin1Obj(const char *bytes, size_t len);
+MODULE_SCOPE void	DmBytesOf(Tcl_Obj *obj, Tcl_DString *dsPtr);
+MODULE_SCOPE int	DmTakeover(DmConn *conn, DmSavedRequest *saved,
+			    Tcl_Obj *handler, Tcl_Obj *request);
+MODULE_SCOPE DmServer *	DmServerFromObj(Tcl_Interp *interp, Tcl_Obj *obj);
+
+/*
+ * The static handler (generic/dmStatic.c).
+ */
+
+MODULE_SCOPE int	DmStaticHandle(DmConn *conn, const DmRequest *req,
+			    char *path, size_t pathLen);
+
+#define DM_PATH_MAX	4096	/* Longest normalised path served; path
+				 * buffers have DM_PATH_MAX bytes, with
+				 * room for an index name after it. */
+#define DM_INDEX_ROOM	256
 
 MODULE_SCOPE Tcl_ObjCmdProc DmServeObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmMimetypeObjCmd;
@@ -354,6 +597,18 @@ enum {
 
 MODULE_SCOPE size_t	DmReplyHead(DmServer *srv, const DmReply *reply,
 			    char *buf, size_t size);
+
+enum {
+    DM_FRAME_NONE,		/* No body (204, 304), or framed already. */
+    DM_FRAME_LENGTH,		/* Content-Length. */
+    DM_FRAME_CHUNKED,		/* Transfer-Encoding: chunked. */
+    DM_FRAME_CLOSE		/* The body ends with the connection. */
+};
+
+MODULE_SCOPE void	DmReplyBuildHead(DmServer *srv, int status,
+			    const char *fields, size_t fieldsLen,
+			    int addServer, int framing, uint64_t length,
+			    int connection, Tcl_DString *dsPtr);
 MODULE_SCOPE void	DmReplyClock(DmServer *srv);
 
 /*
@@ -362,8 +617,46 @@ MODULE_SCOPE void	DmReplyClock(DmServer *srv);
 
 MODULE_SCOPE void	DmLogRequest(DmServer *srv, const char *peer,
 			    const DmRequest *req, int status, uint64_t bytes);
+MODULE_SCOPE void	DmLogReply(DmConn *conn);
 MODULE_SCOPE void	DmLogFlush(DmServer *srv);
-MODULE_SCOPE void	DmLogFlushDue(DmServer *srv);
+
+#define DM_LOG_BUFFER	65536	/* Bytes gathered before a write. */
+#define DM_LOG_LINE_MAX	2048	/* Longest line; request lines are cut. */
+
+/*
+ * DmLogFlushDue: at a safe point (after an event), writes the logs if the
+ * access log's buffer is nearly full or an error was logged.
+ */
+
+static inline void
+DmLogFlushDue(
+    DmServer *srv)
+{
+    if (srv->accessSink.len > DM_LOG_BUFFER - DM_LOG_LINE_MAX
+	    || srv->errorSink.len > 0) {
+	DmLogFlush(srv);
+    }
+}
+
+/*
+ * DmConnHeader: whether the connection stays open after this reply, and
+ * what the Connection field says about it (a DM_CONN_HDR_* value); sets
+ * conn->keepAlive.
+ */
+
+static inline int
+DmConnHeader(
+    DmConn *conn,
+    int keepAlive,		/* The request allows it. */
+    int versionMinor,
+    int mustClose)
+{
+    conn->keepAlive = keepAlive && !mustClose && !conn->srv->closing;
+    if (!conn->keepAlive) {
+	return DM_CONN_HDR_CLOSE;
+    }
+    return (versionMinor == 0) ? DM_CONN_HDR_KEEPALIVE : DM_CONN_HDR_NONE;
+}
 MODULE_SCOPE void	DmLogSetChannel(DmLogSink *sink, Tcl_Channel chan);
 MODULE_SCOPE void	DmLogEvent(DmServer *srv, const char *peer,
 			    const char *format, ...)

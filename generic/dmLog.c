@@ -23,8 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define LOG_BUFFER	65536	/* Bytes gathered before a write. */
-#define LOG_LINE_MAX	2048	/* Longest line; request lines are cut. */
+#define LOG_LINE_MAX	DM_LOG_LINE_MAX
 #define LOG_DELAY_MS	100	/* Longest a line waits to be written. */
 
 static void	LogTimerProc(void *clientData);
@@ -33,13 +32,13 @@ static void	SinkClosed(void *clientData);
 /*
  *----------------------------------------------------------------------
  *
- * SinkRoom --
+ * SinkRoom, SinkGrow --
  *
- *	Makes room for a line at the end of a sink's buffer.  The buffer
+ *	Make room for a line at the end of a sink's buffer.  The buffer
  *	grows rather than being written out here: a write runs Tcl code (a
  *	reflected channel), which must not happen in the middle of a
  *	request.  It is written at the next safe point (DmLogFlushDue)
- *	or by the timer, so it stays near LOG_BUFFER.
+ *	or by the timer, so it stays near DM_LOG_BUFFER.
  *
  * Results:
  *	Where the line goes, or NULL if memory ran out (the line is lost).
@@ -51,12 +50,12 @@ static void	SinkClosed(void *clientData);
  */
 
 static char *
-SinkRoom(
+SinkGrow(
     DmLogSink *sink,
     size_t need)
 {
-    if (sink->cap - sink->len < need) {
-	size_t cap = sink->cap ? 2 * sink->cap : LOG_BUFFER;
+    {
+	size_t cap = sink->cap ? 2 * sink->cap : DM_LOG_BUFFER;
 	char *grown;
 
 	while (cap - sink->len < need) {
@@ -70,6 +69,15 @@ SinkRoom(
 	sink->cap = cap;
     }
     return sink->buf + sink->len;
+}
+
+static inline char *
+SinkRoom(
+    DmLogSink *sink,
+    size_t need)
+{
+    return (sink->cap - sink->len >= need) ? sink->buf + sink->len
+	    : SinkGrow(sink, need);
 }
 
 /*
@@ -171,6 +179,42 @@ DmLogRequest(
 /*
  *----------------------------------------------------------------------
  *
+ * DmLogReply --
+ *
+ *	A reply is done, or cut short: it is counted for stats, and logged
+ *	with the body bytes that actually went out.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See DmLogRequest.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmLogReply(
+    DmConn *conn)
+{
+    const DmRequest *req = conn->logReq;
+    DmServer *srv = conn->srv;
+
+    if (conn->replyStatus >= 100 && conn->replyStatus < 600) {
+	srv->responses[conn->replyStatus]++;
+    }
+    srv->bytesSent += conn->replySent;
+    if (req == NULL && conn->logSaved != NULL) {
+	req = &conn->logSaved->req;
+    }
+    DmLogRequest(conn->srv, conn->peer, req, conn->replyStatus,
+	    (conn->replySent > conn->replyHead)
+	    ? conn->replySent - conn->replyHead : 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * SinkWrite --
  *
  *	Hands a sink's lines to its channel.  The buffer is taken out of
@@ -208,7 +252,7 @@ SinkWrite(
     sink->writing = 1;
     Tcl_Write(sink->chan, buf, (Tcl_Size) len);
     sink->writing = 0;
-    if (sink->buf == NULL && cap <= LOG_BUFFER) {
+    if (sink->buf == NULL && cap <= DM_LOG_BUFFER) {
 	sink->buf = buf;		/* Kept for the next lines. */
 	sink->cap = cap;
     } else {
@@ -220,12 +264,13 @@ SinkWrite(
 /*
  *----------------------------------------------------------------------
  *
- * DmLogFlush, DmLogFlushDue --
+ * DmLogFlush --
  *
- *	Write the gathered lines to the log channels: always, or when the
- *	access log's buffer is close to LOG_BUFFER or an error was logged
- *	(errors are rare and worth seeing at once).  Callers are at a safe point: no
- *	connection of theirs holds anything in the scratch buffer.
+ *	Writes the gathered lines to the log channels (DmLogFlushDue, in
+ *	dmInt.h, calls it when the access log's buffer is close to full or
+ *	an error was logged: errors are rare and worth seeing at once).
+ *	Callers are at a safe point: no connection of theirs holds anything
+ *	in the scratch buffer.
  *
  * Results:
  *	None.
@@ -250,15 +295,7 @@ DmLogFlush(
     DmLeave();
 }
 
-void
-DmLogFlushDue(
-    DmServer *srv)
-{
-    if (srv->accessSink.len > LOG_BUFFER - LOG_LINE_MAX
-	    || srv->errorSink.len > 0) {
-	DmLogFlush(srv);
-    }
-}
+
 
 /*
  *----------------------------------------------------------------------

@@ -37,20 +37,58 @@ DmReasonPhrase(
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
     case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    default:
+	/*
+	 * A status a handler made up: the phrase of its class.
+	 */
+
+	return (status < 300) ? "Success" : (status < 400) ? "Redirection"
+		: (status < 500) ? "Client Error" : "Server Error";
     }
 }
 
@@ -186,4 +224,69 @@ DmReplyErrorBody(
 	    status, reason, status, reason);
 
     return (n < 0) ? 0 : ((size_t) n >= size ? size - 1 : (size_t) n);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmReplyBuildHead --
+ *
+ *	Writes a response head for a reply made in Tcl (a handler's, or one
+ *	after-filters changed): status line, Date, Server (unless the fields
+ *	have their own), the given fields, the framing (Content-Length, or
+ *	chunked transfer coding, or neither when the body ends with the
+ *	connection or there is none), Connection when it has something to
+ *	say, and the empty line.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Appends to *dsPtr (initialised by the caller).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmReplyBuildHead(
+    DmServer *srv,
+    int status,
+    const char *fields,		/* "Name: value\r\n" lines. */
+    size_t fieldsLen,
+    int addServer,
+    int framing,		/* DM_FRAME_*. */
+    uint64_t length,		/* With DM_FRAME_LENGTH. */
+    int connection,		/* DM_CONN_HDR_*. */
+    Tcl_DString *dsPtr)
+{
+    char line[64], *p;
+    const char *reason = DmReasonPhrase(status);
+
+    DmReplyClock(srv);
+    p = DM_APPEND_LITERAL(line, "HTTP/1.1 ");
+    p = DmAppendUnsigned(p, (uint64_t) status);
+    *p++ = ' ';
+    Tcl_DStringAppend(dsPtr, line, (Tcl_Size) (p - line));
+    Tcl_DStringAppend(dsPtr, reason, -1);
+    Tcl_DStringAppend(dsPtr, "\r\n", 2);
+    Tcl_DStringAppend(dsPtr, srv->dateHeader, DM_HTTP_DATE_LEN + 8);
+    if (addServer) {
+	Tcl_DStringAppend(dsPtr, srv->serverHeader,
+		(Tcl_Size) srv->serverHeaderLen);
+    }
+    Tcl_DStringAppend(dsPtr, fields, (Tcl_Size) fieldsLen);
+    if (framing == DM_FRAME_LENGTH) {
+	p = DM_APPEND_LITERAL(line, "Content-Length: ");
+	p = DmAppendUnsigned(p, length);
+	p = DM_APPEND_LITERAL(p, "\r\n");
+	Tcl_DStringAppend(dsPtr, line, (Tcl_Size) (p - line));
+    } else if (framing == DM_FRAME_CHUNKED) {
+	Tcl_DStringAppend(dsPtr, "Transfer-Encoding: chunked\r\n", -1);
+    }
+    if (connection == DM_CONN_HDR_CLOSE) {
+	Tcl_DStringAppend(dsPtr, "Connection: close\r\n", -1);
+    } else if (connection == DM_CONN_HDR_KEEPALIVE) {
+	Tcl_DStringAppend(dsPtr, "Connection: keep-alive\r\n", -1);
+    }
+    Tcl_DStringAppend(dsPtr, "\r\n", 2);
 }

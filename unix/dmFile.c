@@ -551,3 +551,113 @@ DmFileClose(
 {
     close(fd);
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileOpenPath --
+ *
+ *	Opens a file by its path, for a handler that named it:
+ *	the program's choice, so no root and no symlink policy apply.
+ *
+ * Results:
+ *	A descriptor with *infoPtr filled, or -1 with *statusPtr set to the
+ *	HTTP status to answer.
+ *
+ * Side effects:
+ *	Opens a descriptor.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileOpenPath(
+    const void *nativePath,	/* As Tcl_FSGetNativePath gives it. */
+    DmFileInfo *infoPtr,
+    int *statusPtr)
+{
+    struct stat st;
+    int fd = open((const char *) nativePath, OPEN_FLAGS);
+
+    if (fd < 0 || fstat(fd, &st) < 0) {
+	*statusPtr = StatusFromErrno(errno);
+	if (fd >= 0) {
+	    close(fd);
+	}
+	return -1;
+    }
+    FillInfo(&st, infoPtr);
+    return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileTemp, DmFileWrite, DmFileRemove --
+ *
+ *	A temporary file for a request body: made in $TMPDIR (or /tmp),
+ *	readable by the owner only; written whole; removed.
+ *
+ * Results:
+ *	DmFileTemp: a descriptor open for writing, *pathPtr its path
+ *	(malloc'ed), or -1 with errno set.  DmFileWrite: 0 or -1.
+ *
+ * Side effects:
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileTemp(
+    char **pathPtr)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path;
+    int fd;
+
+    if (dir == NULL || *dir == '\0') {
+	dir = "/tmp";
+    }
+    path = malloc(strlen(dir) + 32);
+    if (path == NULL) {
+	return -1;
+    }
+    sprintf(path, "%s/dustmote-body-XXXXXX", dir);
+    fd = mkstemp(path);
+    if (fd < 0) {
+	free(path);
+	return -1;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    *pathPtr = path;
+    return fd;
+}
+
+int
+DmFileWrite(
+    int fd,
+    const char *buf,
+    size_t len)
+{
+    while (len > 0) {
+	ssize_t n = write(fd, buf, len);
+
+	if (n < 0 && errno == EINTR) {
+	    continue;
+	}
+	if (n <= 0) {
+	    return -1;
+	}
+	buf += n;
+	len -= (size_t) n;
+    }
+    return 0;
+}
+
+void
+DmFileRemove(
+    const char *path)
+{
+    unlink(path);
+}

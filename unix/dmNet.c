@@ -195,11 +195,12 @@ DmNetListen(
 int
 DmNetAccept(
     int listenFd,
-    char *peerAddr)
+    char *peerAddr,
+    int *peerPortPtr)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    int fd, port;
+    int fd;
 
 #ifdef HAVE_ACCEPT4
     fd = accept4(listenFd, (struct sockaddr *) &ss, &len,
@@ -221,8 +222,43 @@ DmNetAccept(
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
 #endif
-    FormatAddr(&ss, peerAddr, &port);
+    FormatAddr(&ss, peerAddr, peerPortPtr);
     return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNetName --
+ *
+ *	The address and port of a connected socket's own end (peer 0) or of
+ *	its peer (peer 1).
+ *
+ * Results:
+ *	0, or -1 with errno set.
+ *
+ * Side effects:
+ *	Fills addr[DM_ADDR_LEN] and *portPtr.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmNetName(
+    int fd,
+    int peer,
+    char *addr,
+    int *portPtr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if ((peer ? getpeername(fd, (struct sockaddr *) &ss, &len)
+	    : getsockname(fd, (struct sockaddr *) &ss, &len)) < 0) {
+	return -1;
+    }
+    FormatAddr(&ss, addr, portPtr);
+    return 0;
 }
 
 /*
@@ -417,6 +453,58 @@ DmNetShutdownWrite(
     int fd)
 {
     shutdown(fd, SHUT_WR);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNetShutdownRead, DmNetSetBlocking, DmNetError --
+ *
+ *	For a socket handed to Tcl as a channel: shut its read side, make
+ *	its calls block or not, and take its pending error.
+ *
+ * Results:
+ *	DmNetSetBlocking: 0 or -1 with errno set.  DmNetError: the pending
+ *	error (an errno value), 0 if none.
+ *
+ * Side effects:
+ *	As named; DmNetError clears the error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmNetShutdownRead(
+    int fd)
+{
+    shutdown(fd, SHUT_RD);
+}
+
+int
+DmNetSetBlocking(
+    int fd,
+    int blocking)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags < 0) {
+	return -1;
+    }
+    flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int
+DmNetError(
+    int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+	return errno;
+    }
+    return err;
 }
 
 void

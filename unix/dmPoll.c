@@ -382,3 +382,28 @@ DmNowMs(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmNowUs --
+ *
+ *	The monotonic clock of DmNowMs, in microseconds, to time replies.
+ *
+ * Results:
+ *	Microseconds from an arbitrary origin.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int64_t
+DmNowUs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -1,0 +1,516 @@
+/*
+ * dmConfig.c --
+ *
+ *	The options of "dustmote::serve", "cget" and "configure": one table
+ *	of names, kinds, places in DmConfig and bounds, the checks of the
+ *	values that are more than a number, and the defaults.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    KIND_INT,			/* int, from min to max. */
+    KIND_SIZE,			/* size_t, from min to max. */
+    KIND_WIDE,			/* Tcl_WideInt, from min to max. */
+    KIND_BOOL,			/* int, 0 or 1. */
+    KIND_OTHER			/* Checked by ParseOther. */
+};
+
+typedef struct OptionSpec {
+    const char *name;
+    int kind;
+    size_t offset;		/* Of the value in DmConfig. */
+    Tcl_WideInt min, max;
+} OptionSpec;
+
+#define AT(field)	offsetof(DmConfig, field)
+#define DAY_MS		86400000
+
+/*
+ * Every option, in the order Tcl_GetIndexFromObjStruct lists them
+ * (alphabetical); the table below is indexed by these.
+ */
+
+enum {
+    OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_DEFAULT, OPT_DEFERACCEPT,
+    OPT_ERRORLOG, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADTIMEOUT,
+    OPT_KEEPALIVETIMEOUT, OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS,
+    OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT,
+    OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_COUNT
+};
+
+static const OptionSpec options[OPT_COUNT + 1] = {
+    [OPT_ACCESSLOG] =	{"-accesslog", KIND_OTHER, 0, 0, 0},
+    [OPT_BODYSPOOL] =	{"-bodyspool", KIND_WIDE, AT(bodySpool), 0,
+			    INT64_MAX / 2},
+    [OPT_DEFAULT] =	{"-default", KIND_OTHER, 0, 0, 0},
+    [OPT_DEFERACCEPT] =	{"-deferaccept", KIND_BOOL, AT(deferAccept), 0, 1},
+    [OPT_ERRORLOG] =	{"-errorlog", KIND_OTHER, 0, 0, 0},
+    [OPT_FOLLOWSYMLINKS] = {"-followsymlinks", KIND_BOOL,
+			    AT(followSymlinks), 0, 1},
+    [OPT_HANDLERTIMEOUT] = {"-handlertimeout", KIND_INT,
+			    AT(timeouts[DM_TIMER_HANDLER]), 1, DAY_MS},
+    [OPT_HEADTIMEOUT] =	{"-headtimeout", KIND_INT,
+			    AT(timeouts[DM_TIMER_HEAD]), 1, DAY_MS},
+    [OPT_KEEPALIVETIMEOUT] = {"-keepalivetimeout", KIND_INT,
+			    AT(timeouts[DM_TIMER_IDLE]), 1, DAY_MS},
+    [OPT_MAXBODY] =	{"-maxbody", KIND_WIDE, AT(maxBody), 0,
+			    INT64_MAX / 2},
+    [OPT_MAXCONNECTIONS] = {"-maxconnections", KIND_INT,
+			    AT(maxConnections), 1, 10000000},
+    [OPT_MAXHEADERS] =	{"-maxheaders", KIND_INT, AT(limits.maxHeaders),
+			    1, 100000},
+    [OPT_MAXHEADERSIZE] = {"-maxheadersize", KIND_SIZE,
+			    AT(limits.maxHeadSize), 256, 16777216},
+    [OPT_MAXREQUESTLINE] = {"-maxrequestline", KIND_SIZE,
+			    AT(limits.maxRequestLine), 64, 16777216},
+    [OPT_MYADDR] =	{"-myaddr", KIND_OTHER, 0, 0, 0},
+    [OPT_PORT] =	{"-port", KIND_OTHER, 0, 0, 0},
+    [OPT_ROOT] =	{"-root", KIND_OTHER, 0, 0, 0},
+    [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
+			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
+    [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
+    [OPT_COUNT] =	{NULL, 0, 0, 0, 0}
+};
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigDefaults --
+ *
+ *	Fills a configuration with the defaults (-root is the current
+ *	directory, given by the caller).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *cfg; its objects have no references yet.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConfigDefaults(
+    DmConfig *cfg,
+    Tcl_Obj *root)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->root = root;
+    cfg->defaults = Tcl_NewStringObj("index.html", -1);
+    cfg->serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
+    cfg->deferAccept = 1;
+    cfg->maxConnections = 10000;
+    cfg->limits.maxRequestLine = 8192;
+    cfg->limits.maxHeadSize = 16384;
+    cfg->limits.maxHeaders = 100;
+    cfg->maxBody = 1 << 20;
+    cfg->bodySpool = 1 << 16;
+    cfg->timeouts[DM_TIMER_HEAD] = 10000;
+    cfg->timeouts[DM_TIMER_IDLE] = 15000;
+    cfg->timeouts[DM_TIMER_SEND] = 30000;
+    cfg->timeouts[DM_TIMER_LINGER] = 2000;
+    cfg->timeouts[DM_TIMER_HANDLER] = 30000;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigRetain --
+ *
+ *	Takes (delta 1) or drops (delta -1) a reference to every object of a
+ *	configuration.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes reference counts; may free objects.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConfigRetain(
+    DmConfig *cfg,
+    int delta)
+{
+    Tcl_Obj *objs[5];
+    int i;
+
+    objs[0] = cfg->root;
+    objs[1] = cfg->defaults;
+    objs[2] = cfg->serverName;
+    objs[3] = cfg->accessLog;
+    objs[4] = cfg->errorLog;
+    for (i = 0; i < 5; i++) {
+	if (objs[i] == NULL) {
+	    continue;
+	}
+	if (delta > 0) {
+	    Tcl_IncrRefCount(objs[i]);
+	} else {
+	    Tcl_DecrRefCount(objs[i]);
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigOption --
+ *
+ *	Looks up an option name.
+ *
+ * Results:
+ *	TCL_OK with *indexPtr set, or TCL_ERROR with a message naming every
+ *	option and -errorcode {DUSTMOTE OPTION name}.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmConfigOption(
+    Tcl_Interp *interp,
+    Tcl_Obj *name,
+    int *indexPtr)
+{
+    if (Tcl_GetIndexFromObjStruct(interp, name, options, sizeof(OptionSpec),
+	    "option", 0, indexPtr) != TCL_OK) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "OPTION", Tcl_GetString(name),
+		NULL);
+	return TCL_ERROR;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigName --
+ *
+ *	The name of an option by index.
+ *
+ * Results:
+ *	The name, or NULL past the last one.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+DmConfigName(
+    int index)
+{
+    return options[index].name;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ValueError --
+ *
+ *	Leaves an error about a bad option value in the interpreter.
+ *
+ * Results:
+ *	TCL_ERROR.
+ *
+ * Side effects:
+ *	Sets the result and -errorcode {DUSTMOTE VALUE option}.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ValueError(
+    Tcl_Interp *interp,
+    int option,
+    Tcl_Obj *value,
+    const char *expected)
+{
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for %s: %s",
+	    Tcl_GetString(value), options[option].name, expected));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", options[option].name,
+	    NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseOther --
+ *
+ *	Checks and stores the value of an option that is not a plain number
+ *	or boolean.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	Stores into *cfg (objects borrowed from the caller) or the caller's
+ *	-port and -myaddr variables.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseOther(
+    Tcl_Interp *interp,
+    DmConfig *cfg,
+    int option,
+    Tcl_Obj *value,
+    Tcl_Obj **myaddrPtr,
+    int *portPtr)
+{
+    Tcl_Size len, i;
+    const char *s = Tcl_GetStringFromObj(value, &len);
+
+    switch (option) {
+    case OPT_ACCESSLOG:
+    case OPT_ERRORLOG: {
+	Tcl_Channel chan = NULL;
+
+	if (len > 0) {
+	    int mode;
+
+	    chan = Tcl_GetChannel(interp, s, &mode);
+	    if (chan == NULL) {
+		Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE",
+			options[option].name, NULL);
+		return TCL_ERROR;
+	    }
+	    if (!(mode & TCL_WRITABLE)) {
+		return ValueError(interp, option, value,
+			"channel is not writable");
+	    }
+	}
+	if (option == OPT_ACCESSLOG) {
+	    cfg->accessLog = (len > 0) ? value : NULL;
+	    cfg->accessChan = chan;
+	} else {
+	    cfg->errorLog = (len > 0) ? value : NULL;
+	    cfg->errorChan = chan;
+	}
+	return TCL_OK;
+    }
+    case OPT_DEFAULT: {
+	Tcl_Obj **names;
+	Tcl_Size count;
+
+	if (Tcl_ListObjGetElements(NULL, value, &count, &names) != TCL_OK) {
+	    return ValueError(interp, option, value, "must be a list");
+	}
+	for (i = 0; i < count; i++) {
+	    s = Tcl_GetStringFromObj(names[i], &len);
+	    if (len == 0 || len > 255 || strchr(s, '/') != NULL
+		    || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		return ValueError(interp, option, value,
+			"must be a list of file names without \"/\"");
+	    }
+	}
+	cfg->defaults = value;
+	return TCL_OK;
+    }
+    case OPT_MYADDR:
+	*myaddrPtr = value;
+	return TCL_OK;
+    case OPT_PORT: {
+	int port;
+
+	if (Tcl_GetIntFromObj(NULL, value, &port) != TCL_OK || port < 0
+		|| port > 65535) {
+	    return ValueError(interp, option, value,
+		    "must be an integer from 0 to 65535");
+	}
+	*portPtr = port;
+	return TCL_OK;
+    }
+    case OPT_ROOT: {
+	Tcl_Obj *norm = Tcl_FSGetNormalizedPath(interp, value);
+
+	if (norm == NULL) {
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-root", NULL);
+	    return TCL_ERROR;
+	}
+	cfg->root = norm;
+	return TCL_OK;
+    }
+    case OPT_SERVERNAME:
+	for (i = 0; i < len; i++) {
+	    if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+		break;
+	    }
+	}
+	if (len == 0 || len > DM_MAX_SERVER_NAME || i < len) {
+	    return ValueError(interp, option, value,
+		    "must be 1 to 200 printable characters");
+	}
+	cfg->serverName = value;
+	return TCL_OK;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigParse --
+ *
+ *	Checks "-option value" pairs and stores them in *cfg, whose Tcl_Obj
+ *	fields are left borrowed from objv (the caller takes references).
+ *	-port and -myaddr go to their own variables, or are refused when
+ *	those are NULL (a running server).
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	None on error beyond the message.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmConfigParse(
+    Tcl_Interp *interp,
+    DmConfig *cfg,
+    Tcl_Obj **myaddrPtr,
+    int *portPtr,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    int i;
+
+    if (objc % 2) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"value for \"%s\" missing", Tcl_GetString(objv[objc - 1])));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "MISSING", NULL);
+	return TCL_ERROR;
+    }
+    for (i = 0; i < objc; i += 2) {
+	Tcl_Obj *value = objv[i + 1];
+	const OptionSpec *spec;
+	char *slot;
+	Tcl_WideInt n;
+	int option, b;
+
+	if (DmConfigOption(interp, objv[i], &option) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	spec = &options[option];
+	slot = (char *) cfg + spec->offset;
+	if ((option == OPT_PORT && portPtr == NULL)
+		|| (option == OPT_MYADDR && myaddrPtr == NULL)) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		    "option %s cannot change after the server started",
+		    spec->name));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "READONLY", spec->name,
+		    NULL);
+	    return TCL_ERROR;
+	}
+	switch (spec->kind) {
+	case KIND_BOOL:
+	    if (Tcl_GetBooleanFromObj(NULL, value, &b) != TCL_OK) {
+		return ValueError(interp, option, value, "must be a boolean");
+	    }
+	    *(int *) slot = b;
+	    break;
+	case KIND_INT:
+	case KIND_SIZE:
+	case KIND_WIDE:
+	    if (Tcl_GetWideIntFromObj(NULL, value, &n) != TCL_OK
+		    || n < spec->min || n > spec->max) {
+		Tcl_Obj *msg = Tcl_ObjPrintf(
+			"must be an integer from %" TCL_LL_MODIFIER "d to %"
+			TCL_LL_MODIFIER "d", (long long) spec->min,
+			(long long) spec->max);
+
+		Tcl_IncrRefCount(msg);
+		ValueError(interp, option, value, Tcl_GetString(msg));
+		Tcl_DecrRefCount(msg);
+		return TCL_ERROR;
+	    }
+	    if (spec->kind == KIND_INT) {
+		*(int *) slot = (int) n;
+	    } else if (spec->kind == KIND_SIZE) {
+		*(size_t *) slot = (size_t) n;
+	    } else {
+		*(Tcl_WideInt *) slot = n;
+	    }
+	    break;
+	default:
+	    if (ParseOther(interp, cfg, option, value, myaddrPtr, portPtr)
+		    != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    break;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConfigValue --
+ *
+ *	The current value of one option of a server.
+ *
+ * Results:
+ *	A new Tcl_Obj, or one of the configuration's.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+DmConfigValue(
+    DmServer *srv,
+    int option)
+{
+    DmConfig *cfg = &srv->config;
+    const OptionSpec *spec = &options[option];
+    const char *slot = (const char *) cfg + spec->offset;
+
+    switch (spec->kind) {
+    case KIND_BOOL:
+	return Tcl_NewBooleanObj(*(const int *) slot);
+    case KIND_INT:
+	return Tcl_NewIntObj(*(const int *) slot);
+    case KIND_SIZE:
+	return Tcl_NewWideIntObj((Tcl_WideInt) *(const size_t *) slot);
+    case KIND_WIDE:
+	return Tcl_NewWideIntObj(*(const Tcl_WideInt *) slot);
+    }
+    switch (option) {
+    case OPT_ACCESSLOG:			/* "" once the channel was closed. */
+	return srv->accessSink.chan ? cfg->accessLog : Tcl_NewObj();
+    case OPT_ERRORLOG:
+	return srv->errorSink.chan ? cfg->errorLog : Tcl_NewObj();
+    case OPT_DEFAULT:
+	return cfg->defaults;
+    case OPT_MYADDR:
+	return Tcl_NewStringObj(srv->boundAddr, -1);
+    case OPT_PORT:
+	return Tcl_NewIntObj(srv->boundPort);
+    case OPT_ROOT:
+	return cfg->root;
+    case OPT_SERVERNAME:
+	return cfg->serverName;
+    }
+    return Tcl_NewObj();
+}

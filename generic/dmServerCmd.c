@@ -1,0 +1,447 @@
+/*
+ * dmServerCmd.c --
+ *
+ *	The "dustmote::serve" command and the handle commands it makes:
+ *	cget, configure, stats, close, respond, and route and filter, whose
+ *	tables and policy are kept in Tcl (library/dustmote.tcl).
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LISTEN_BACKLOG	1024
+#define CACHE_BYTES	(8 << 20) /* File bytes each server may cache. */
+
+static Tcl_ObjCmdProc ServerObjCmd;
+static int	ServerSubcommand(DmServer *srv, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static void	ServerCmdDeleted(void *clientData);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NewServer --
+ *
+ *	Allocates a server that is not configured yet.
+ *
+ * Results:
+ *	The server, or NULL if memory ran out.
+ *
+ * Side effects:
+ *	Allocates memory.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static DmServer *
+NewServer(
+    Tcl_Interp *interp)
+{
+    DmServer *srv = calloc(1, sizeof(DmServer));
+
+    if (srv == NULL) {
+	return NULL;
+    }
+    srv->scratch = malloc(DM_READ_ROOM + DM_HEAD_ROOM + DM_SMALL_FILE);
+    srv->cache = DmCacheCreate(CACHE_BYTES);
+    if (srv->scratch == NULL || srv->cache == NULL) {
+	free(srv->scratch);
+	if (srv->cache != NULL) {
+	    DmCacheDelete(srv->cache);
+	}
+	free(srv);
+	return NULL;
+    }
+    srv->interp = interp;
+    srv->rootFd = -1;
+    srv->listen.fd = -1;
+    srv->accessSink.srv = srv->errorSink.srv = srv;
+    Tcl_InitHashTable(&srv->exchanges, TCL_ONE_WORD_KEYS);
+    return srv;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmServeObjCmd --
+ *
+ *	Implements "dustmote::serve ?-option value ...?": starts a server
+ *	and creates its handle command.
+ *
+ * Results:
+ *	A standard Tcl result: the handle's name.
+ *
+ * Side effects:
+ *	Opens the root and a listening socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmServeObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static int counter = 0;	/* Handle names; only ever grows. */
+    DmServer *srv;
+    DmConfig cfg;
+    Tcl_Obj *myaddr = NULL, *name, *cwd, *defaults, *serverName;
+    int port = 8080, fd, code;
+
+    cwd = Tcl_FSGetCwd(interp);		/* A reference we own. */
+    if (cwd == NULL) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "ROOT", NULL);
+	return TCL_ERROR;
+    }
+    srv = NewServer(interp);
+    if (srv == NULL) {
+	Tcl_DecrRefCount(cwd);
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	return TCL_ERROR;
+    }
+
+    /*
+     * Defaults, then the options; DmServerConfigure takes its own
+     * references.
+     */
+
+    DmConfigDefaults(&cfg, cwd);
+    defaults = cfg.defaults;
+    serverName = cfg.serverName;
+    Tcl_IncrRefCount(defaults);
+    Tcl_IncrRefCount(serverName);
+    code = DmConfigParse(interp, &cfg, &myaddr, &port, objc - 1, objv + 1);
+    if (code == TCL_OK) {
+	code = DmServerConfigure(interp, srv, &cfg);
+    }
+    Tcl_DecrRefCount(cwd);
+    Tcl_DecrRefCount(defaults);
+    Tcl_DecrRefCount(serverName);
+    if (code != TCL_OK) {
+	srv->closing = 1;
+	DmServerRelease(srv);
+	return TCL_ERROR;
+    }
+
+    fd = DmNetListen(myaddr ? Tcl_GetString(myaddr) : "", port,
+	    LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+    if (fd >= 0) {
+	DmNetDeferAccept(fd, srv->config.deferAccept);
+    }
+    if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
+	    srv) < 0) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"cannot listen on %s port %d: %s",
+		myaddr ? Tcl_GetString(myaddr) : "all addresses", port,
+		Tcl_PosixError(interp)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "LISTEN", Tcl_ErrnoId(), NULL);
+	if (fd >= 0) {
+	    DmNetClose(fd);
+	}
+	srv->closing = 1;
+	DmServerRelease(srv);
+	return TCL_ERROR;
+    }
+    srv->startMs = DmNowMs();
+
+    name = Tcl_ObjPrintf("::dustmote::server%d", ++counter);
+    srv->cmdToken = Tcl_CreateObjCommand(interp, Tcl_GetString(name),
+	    ServerObjCmd, srv, ServerCmdDeleted);
+    Tcl_SetObjResult(interp, name);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmServerFromObj --
+ *
+ *	The server a handle names.
+ *
+ * Results:
+ *	The server, or NULL with an error ({DUSTMOTE SERVER}) in interp.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+DmServer *
+DmServerFromObj(
+    Tcl_Interp *interp,
+    Tcl_Obj *obj)
+{
+    Tcl_CmdInfo info;
+
+    if (!Tcl_GetCommandInfo(interp, Tcl_GetString(obj), &info)
+	    || info.objProc != ServerObjCmd) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		"\"%s\" is not a dustmote server", Tcl_GetString(obj)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "SERVER", Tcl_GetString(obj),
+		NULL);
+	return NULL;
+    }
+    return info.objClientData;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerObjCmd --
+ *
+ *	Implements a server handle.  The server stays in memory until the
+ *	command returns, whatever Tcl code run from it (a log channel's, a
+ *	filter's) does.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	See the user documentation.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ServerObjCmd(
+    void *clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    int code;
+
+    DmEnter();
+    code = ServerSubcommand(clientData, interp, objc, objv);
+    DmLeave();
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Stats --
+ *
+ *	The dict of "$server stats".
+ *
+ * Results:
+ *	A new dict object.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+Stats(
+    DmServer *srv)
+{
+    Tcl_Obj *d = Tcl_NewDictObj(), *byStatus = Tcl_NewDictObj();
+    uint64_t hits, stats;
+    int routes, filters, status;
+
+#define PUT(key, value) \
+	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj((key), -1), (value))
+    PUT("connections", Tcl_NewIntObj(srv->numConns));
+    PUT("requests", Tcl_NewWideIntObj((Tcl_WideInt) srv->requests));
+    PUT("accepted", Tcl_NewWideIntObj((Tcl_WideInt) srv->accepted));
+    DmCacheCounts(srv->cache, &hits, &stats);
+    PUT("cachehits", Tcl_NewWideIntObj((Tcl_WideInt) hits));
+    PUT("cachestats", Tcl_NewWideIntObj((Tcl_WideInt) stats));
+    for (status = 100; status < 600; status++) {
+	if (srv->responses[status] != 0) {
+	    Tcl_DictObjPut(NULL, byStatus, Tcl_NewIntObj(status),
+		    Tcl_NewWideIntObj((Tcl_WideInt) srv->responses[status]));
+	}
+    }
+    PUT("responses", byStatus);
+    PUT("bytes", Tcl_NewWideIntObj((Tcl_WideInt) srv->bytesSent));
+    PUT("uptime", Tcl_NewWideIntObj((Tcl_WideInt)
+	    ((DmNowMs() - srv->startMs) / 1000)));
+    DmPipelineCounts(srv->pipeline, &routes, &filters);
+    PUT("routes", Tcl_NewIntObj(routes));
+    PUT("filters", Tcl_NewIntObj(filters));
+#undef PUT
+    return d;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerSubcommand --
+ *
+ *	The subcommands of a server handle, for ServerObjCmd.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	See the user documentation.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ServerSubcommand(
+    DmServer *srv,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subcommands[] = {
+	"cget", "close", "configure", "filter", "respond", "route", "stats",
+	NULL
+    };
+    enum {
+	SUB_CGET, SUB_CLOSE, SUB_CONFIGURE, SUB_FILTER, SUB_RESPOND,
+	SUB_ROUTE, SUB_STATS
+    };
+    int index, option;
+
+    if (objc < 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
+	return TCL_ERROR;
+    }
+    if (Tcl_GetIndexFromObj(interp, objv[1], subcommands, "subcommand", 0,
+	    &index) != TCL_OK) {
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "SUBCOMMAND",
+		Tcl_GetString(objv[1]), NULL);
+	return TCL_ERROR;
+    }
+    switch (index) {
+    case SUB_CGET:
+	if (objc != 3) {
+	    Tcl_WrongNumArgs(interp, 2, objv, "option");
+	    return TCL_ERROR;
+	}
+	if (DmConfigOption(interp, objv[2], &option) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, DmConfigValue(srv, option));
+	return TCL_OK;
+    case SUB_CLOSE:
+	if (objc != 2) {
+	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+	    return TCL_ERROR;
+	}
+	Tcl_DeleteCommandFromToken(interp, srv->cmdToken);
+	return TCL_OK;
+    case SUB_CONFIGURE:
+	if (objc == 2) {
+	    Tcl_Obj *result = Tcl_NewObj();
+	    const char *name;
+
+	    for (option = 0; (name = DmConfigName(option)) != NULL;
+		    option++) {
+		Tcl_ListObjAppendElement(NULL, result,
+			Tcl_NewStringObj(name, -1));
+		Tcl_ListObjAppendElement(NULL, result,
+			DmConfigValue(srv, option));
+	    }
+	    Tcl_SetObjResult(interp, result);
+	    return TCL_OK;
+	}
+	if (objc == 3) {
+	    if (DmConfigOption(interp, objv[2], &option) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    Tcl_SetObjResult(interp, DmConfigValue(srv, option));
+	    return TCL_OK;
+	} else {
+	    DmConfig cfg;
+
+	    /*
+	     * Lines already gathered go to the channels they were made
+	     * for.  That write may run Tcl code, even close the server, so
+	     * it comes before the options are parsed and committed.
+	     */
+
+	    DmLogFlush(srv);
+	    if (srv->closing) {
+		Tcl_SetObjResult(interp, Tcl_NewStringObj(
+			"server was closed", -1));
+		Tcl_SetErrorCode(interp, "DUSTMOTE", "CLOSED", NULL);
+		return TCL_ERROR;
+	    }
+	    cfg = srv->config;
+	    cfg.accessChan = srv->accessSink.chan;
+	    cfg.errorChan = srv->errorSink.chan;
+	    if (DmConfigParse(interp, &cfg, NULL, NULL, objc - 2, objv + 2)
+		    != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    return DmServerConfigure(interp, srv, &cfg);
+	}
+    case SUB_FILTER:
+    case SUB_ROUTE: {
+	/*
+	 * The tables and their policy are Tcl's: ::dustmote::Route or
+	 * ::dustmote::Filter server ?arg ...?
+	 */
+
+	Tcl_Obj *cmd = Tcl_NewListObj(0, NULL);
+	int code;
+
+	Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(
+		index == SUB_ROUTE ? "::dustmote::Route" : "::dustmote::Filter",
+		-1));
+	Tcl_ListObjAppendElement(NULL, cmd, objv[0]);
+	Tcl_ListObjReplace(NULL, cmd, 2, 0, objc - 2, objv + 2);
+	Tcl_IncrRefCount(cmd);
+	code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_DIRECT);
+	Tcl_DecrRefCount(cmd);
+	return code;
+    }
+    case SUB_RESPOND:
+	if (objc != 4) {
+	    Tcl_WrongNumArgs(interp, 2, objv, "id response");
+	    return TCL_ERROR;
+	}
+	return DmRespond(srv, interp, objv[2], objv[3]);
+    case SUB_STATS:
+	if (objc != 2) {
+	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, Stats(srv));
+	return TCL_OK;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServerCmdDeleted --
+ *
+ *	The handle command is gone ("$h close", rename, or the interpreter
+ *	being deleted): the server closes.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	See DmServerClose.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ServerCmdDeleted(
+    void *clientData)
+{
+    DmServer *srv = clientData;
+
+    srv->cmdToken = NULL;
+    DmServerClose(srv);
+}

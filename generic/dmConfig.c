@@ -41,9 +41,9 @@ typedef struct OptionSpec {
 enum {
     OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_DEFAULT, OPT_DEFERACCEPT,
     OPT_ERRORLOG, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADTIMEOUT,
-    OPT_KEEPALIVETIMEOUT, OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS,
-    OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT,
-    OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_COUNT
+    OPT_KEEPALIVETIMEOUT, OPT_LOGFORMAT, OPT_MAXBODY, OPT_MAXCONNECTIONS,
+    OPT_MAXHEADERS, OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR,
+    OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -61,6 +61,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    AT(timeouts[DM_TIMER_HEAD]), 1, DAY_MS},
     [OPT_KEEPALIVETIMEOUT] = {"-keepalivetimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_IDLE]), 1, DAY_MS},
+    [OPT_LOGFORMAT] =	{"-logformat", KIND_OTHER, 0, 0, 0},
     [OPT_MAXBODY] =	{"-maxbody", KIND_WIDE, AT(maxBody), 0,
 			    INT64_MAX / 2},
     [OPT_MAXCONNECTIONS] = {"-maxconnections", KIND_INT,
@@ -106,6 +107,7 @@ DmConfigDefaults(
     cfg->root = root;
     cfg->defaults = Tcl_NewStringObj("index.html", -1);
     cfg->serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
+    cfg->logFormat = Tcl_NewStringObj("common", -1);
     cfg->deferAccept = 1;
     cfg->maxConnections = 10000;
     cfg->limits.maxRequestLine = 8192;
@@ -142,7 +144,7 @@ DmConfigRetain(
     DmConfig *cfg,
     int delta)
 {
-    Tcl_Obj *objs[5];
+    Tcl_Obj *objs[6];
     int i;
 
     objs[0] = cfg->root;
@@ -150,7 +152,8 @@ DmConfigRetain(
     objs[2] = cfg->serverName;
     objs[3] = cfg->accessLog;
     objs[4] = cfg->errorLog;
-    for (i = 0; i < 5; i++) {
+    objs[5] = cfg->logFormat;
+    for (i = 0; i < 6; i++) {
 	if (objs[i] == NULL) {
 	    continue;
 	}
@@ -280,29 +283,32 @@ ParseOther(
     switch (option) {
     case OPT_ACCESSLOG:
     case OPT_ERRORLOG: {
-	Tcl_Channel chan = NULL;
+	Tcl_Channel chan;
+	int kind;
 
-	if (len > 0) {
-	    int mode;
-
-	    chan = Tcl_GetChannel(interp, s, &mode);
-	    if (chan == NULL) {
-		Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE",
-			options[option].name, NULL);
-		return TCL_ERROR;
-	    }
-	    if (!(mode & TCL_WRITABLE)) {
-		return ValueError(interp, option, value,
-			"channel is not writable");
-	    }
+	if (DmLogTarget(interp, options[option].name, value, &kind, &chan)
+		!= TCL_OK) {
+	    return TCL_ERROR;
 	}
 	if (option == OPT_ACCESSLOG) {
 	    cfg->accessLog = (len > 0) ? value : NULL;
+	    cfg->accessKind = kind;
 	    cfg->accessChan = chan;
 	} else {
 	    cfg->errorLog = (len > 0) ? value : NULL;
+	    cfg->errorKind = kind;
 	    cfg->errorChan = chan;
 	}
+	return TCL_OK;
+    }
+    case OPT_LOGFORMAT: {
+	DmLogFormat *fmt = DmLogFormatCompile(interp, value);
+
+	if (fmt == NULL) {
+	    return TCL_ERROR;
+	}
+	DmLogFormatFree(fmt);
+	cfg->logFormat = value;
 	return TCL_OK;
     }
     case OPT_DEFAULT: {
@@ -498,9 +504,13 @@ DmConfigValue(
     }
     switch (option) {
     case OPT_ACCESSLOG:			/* "" once the channel was closed. */
-	return srv->accessSink.chan ? cfg->accessLog : Tcl_NewObj();
+	return srv->accessSink.kind != DM_SINK_NONE ? cfg->accessLog
+		: Tcl_NewObj();
     case OPT_ERRORLOG:
-	return srv->errorSink.chan ? cfg->errorLog : Tcl_NewObj();
+	return srv->errorSink.kind != DM_SINK_NONE ? cfg->errorLog
+		: Tcl_NewObj();
+    case OPT_LOGFORMAT:
+	return cfg->logFormat;
     case OPT_DEFAULT:
 	return cfg->defaults;
     case OPT_MYADDR:

@@ -239,10 +239,12 @@ enum {
 typedef struct DmConfig {
     Tcl_Obj *root;		/* -root as given. */
     Tcl_Obj *defaults;		/* -default: a list of index names. */
-    Tcl_Obj *accessLog;		/* -accesslog: a channel name, or NULL. */
-    Tcl_Obj *errorLog;		/* -errorlog: a channel name, or NULL. */
-    Tcl_Channel accessChan;	/* The channels they named when set. */
+    Tcl_Obj *accessLog;		/* -accesslog: a channel, file or command. */
+    Tcl_Obj *errorLog;		/* -errorlog: the same, or NULL for none. */
+    int accessKind, errorKind;	/* What they name (DM_SINK_*), and the */
+    Tcl_Channel accessChan;	/* channels, when they name channels. */
     Tcl_Channel errorChan;
+    Tcl_Obj *logFormat;		/* -logformat. */
     Tcl_Obj *serverName;	/* -servername. */
     Tcl_WideInt maxBody;	/* -maxbody: longest body for a handler. */
     Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
@@ -255,19 +257,32 @@ typedef struct DmConfig {
 } DmConfig;
 
 /*
- * Lines on their way to a log channel.  The channel is held by pointer
- * (a close handler forgets it), not looked up by name: a name can be
- * reused by another channel after the first one is closed.
+ * Where a log goes, and what waits to go there.  A channel given by name
+ * is held by pointer (a close handler forgets it), not looked up by name:
+ * a name can be reused by another channel after the first one is closed.
  */
+
+enum {
+    DM_SINK_NONE,		/* No log. */
+    DM_SINK_CHANNEL,		/* A channel of the program's. */
+    DM_SINK_FILE,		/* A file the server opened for append. */
+    DM_SINK_COMMAND		/* A command called for each record. */
+};
+
+typedef struct DmLogFormat DmLogFormat;
 
 typedef struct DmLogSink {
     struct DmServer *srv;
-    Tcl_Channel chan;		/* Where the lines go, or NULL. */
-    char *buf;			/* Lines not yet written (malloc'ed). */
-    size_t len, cap;
-    int writing;		/* Inside Tcl_Write to chan: lines made by
-				 * Tcl code it runs wait for the next
-				 * write, never enter it. */
+    int kind;			/* DM_SINK_*. */
+    Tcl_Channel chan;		/* CHANNEL, FILE. */
+    Tcl_Obj *target;		/* The value that named the target. */
+    Tcl_Obj *records;		/* COMMAND: dicts (or lines) waiting. */
+    char *buf;			/* CHANNEL, FILE: lines waiting. */
+    size_t len, cap;		/* Bytes (or records) waiting. */
+    size_t flushAt;		/* Written at a safe point past this. */
+    int writing;		/* Inside a write: what Tcl code it runs
+				 * logs waits for the next write, never
+				 * enters it. */
 } DmLogSink;
 
 /*
@@ -333,7 +348,8 @@ struct DmServer {
     DmLogSink errorSink;	/* in batches, never in the middle of a
 				 * request. */
     Tcl_TimerToken logTimer;	/* Writes them out soon. */
-    int logTimed;		/* The log format wants reply times. */
+    DmLogFormat *logFormat;	/* -logformat, compiled. */
+    int logTimed;		/* It wants reply times. */
 };
 
 /*
@@ -616,7 +632,19 @@ MODULE_SCOPE void	DmReplyClock(DmServer *srv);
  */
 
 MODULE_SCOPE void	DmLogRequest(DmServer *srv, const char *peer,
-			    const DmRequest *req, int status, uint64_t bytes);
+			    const DmRequest *req, int status, uint64_t bytes,
+			    int64_t micros);
+MODULE_SCOPE DmLogFormat *DmLogFormatCompile(Tcl_Interp *interp,
+			    Tcl_Obj *spec);
+MODULE_SCOPE void	DmLogFormatFree(DmLogFormat *fmt);
+MODULE_SCOPE int	DmLogFormatTimed(const DmLogFormat *fmt);
+MODULE_SCOPE int	DmLogTarget(Tcl_Interp *interp, const char *option,
+			    Tcl_Obj *value, int *kindPtr,
+			    Tcl_Channel *chanPtr);
+MODULE_SCOPE int	DmLogSetTarget(Tcl_Interp *interp, DmLogSink *sink,
+			    int kind, Tcl_Channel chan, Tcl_Obj *value);
+MODULE_SCOPE int	DmLogReopen(Tcl_Interp *interp, DmServer *srv);
+MODULE_SCOPE void	DmLogSinkFree(DmLogSink *sink);
 MODULE_SCOPE void	DmLogReply(DmConn *conn);
 MODULE_SCOPE void	DmLogFlush(DmServer *srv);
 
@@ -625,14 +653,14 @@ MODULE_SCOPE void	DmLogFlush(DmServer *srv);
 
 /*
  * DmLogFlushDue: at a safe point (after an event), writes the logs if the
- * access log's buffer is nearly full or an error was logged.
+ * access log gathered enough or an error was logged.
  */
 
 static inline void
 DmLogFlushDue(
     DmServer *srv)
 {
-    if (srv->accessSink.len > DM_LOG_BUFFER - DM_LOG_LINE_MAX
+    if (srv->accessSink.len > srv->accessSink.flushAt
 	    || srv->errorSink.len > 0) {
 	DmLogFlush(srv);
     }
@@ -657,7 +685,6 @@ DmConnHeader(
     }
     return (versionMinor == 0) ? DM_CONN_HDR_KEEPALIVE : DM_CONN_HDR_NONE;
 }
-MODULE_SCOPE void	DmLogSetChannel(DmLogSink *sink, Tcl_Channel chan);
 MODULE_SCOPE void	DmLogEvent(DmServer *srv, const char *peer,
 			    const char *format, ...)
 			    __attribute__((format(printf, 3, 4)));

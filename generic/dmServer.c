@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int	LogChanged(int oldKind, Tcl_Obj *oldValue,
+		    Tcl_Channel oldChan, int kind, Tcl_Obj *value,
+		    Tcl_Channel chan);
 static void	ServerTimerProc(void *clientData);
 static DmFreeProc FreeServer;
 
@@ -48,11 +51,21 @@ DmServerConfigure(
     DmConfig *old = &srv->config;
     char *realRoot = NULL;
     DmField *fields = NULL;
+    DmLogFormat *format = NULL;
     int rootFd = -1, which;
+
+    if (old->logFormat == NULL || strcmp(Tcl_GetString(old->logFormat),
+	    Tcl_GetString(cfg->logFormat)) != 0) {
+	format = DmLogFormatCompile(interp, cfg->logFormat);
+	if (format == NULL) {
+	    return TCL_ERROR;
+	}
+    }
 
     if (cfg->limits.maxHeaders != old->limits.maxHeaders) {
 	fields = malloc(sizeof(DmField) * (size_t) cfg->limits.maxHeaders);
 	if (fields == NULL) {
+	    DmLogFormatFree(format);
 	    Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
 	    Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
 	    return TCL_ERROR;
@@ -69,6 +82,7 @@ DmServerConfigure(
 	Tcl_DStringFree(&ds);
 	if (rootFd < 0) {
 	    free(fields);
+	    DmLogFormatFree(format);
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "cannot serve \"%s\": %s", Tcl_GetString(cfg->root),
 		    Tcl_PosixError(interp)));
@@ -78,6 +92,28 @@ DmServerConfigure(
 	}
     }
 
+    /*
+     * Log files are opened last of what can fail; a failure leaves the
+     * rest as it was, but for a log already moved to its new target.
+     */
+
+    if (LogChanged(srv->accessSink.kind, old->accessLog, srv->accessSink.chan,
+	    cfg->accessKind, cfg->accessLog, cfg->accessChan)
+	    && DmLogSetTarget(interp, &srv->accessSink, cfg->accessKind,
+	    cfg->accessChan, cfg->accessLog) != TCL_OK) {
+	goto failed;
+    }
+    if (LogChanged(srv->errorSink.kind, old->errorLog, srv->errorSink.chan,
+	    cfg->errorKind, cfg->errorLog, cfg->errorChan)
+	    && DmLogSetTarget(interp, &srv->errorSink, cfg->errorKind,
+	    cfg->errorChan, cfg->errorLog) != TCL_OK) {
+	goto failed;
+    }
+    if (format != NULL) {
+	DmLogFormatFree(srv->logFormat);
+	srv->logFormat = format;
+	srv->logTimed = DmLogFormatTimed(format);
+    }
     if (fields != NULL) {
 	free(srv->fields);
 	srv->fields = fields;
@@ -105,9 +141,6 @@ DmServerConfigure(
 		    cfg->timeouts[which] - old->timeouts[which]);
 	}
     }
-    DmLogSetChannel(&srv->accessSink, cfg->accessChan);
-    DmLogSetChannel(&srv->errorSink, cfg->errorChan);
-
     DmConfigRetain(cfg, 1);
     DmConfigRetain(old, -1);
     *old = *cfg;
@@ -115,6 +148,51 @@ DmServerConfigure(
 	DmTimerArm(srv, DmConnNextDeadline(srv));
     }
     return TCL_OK;
+
+  failed:
+    free(fields);
+    DmLogFormatFree(format);
+    free(realRoot);
+    if (rootFd >= 0) {
+	DmFileClose(rootFd);
+    }
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * LogChanged --
+ *
+ *	Whether a log is to move: to another kind of target, another
+ *	channel, or another file or command (compared by value).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+LogChanged(
+    int oldKind,
+    Tcl_Obj *oldValue,
+    Tcl_Channel oldChan,
+    int kind,
+    Tcl_Obj *value,
+    Tcl_Channel chan)
+{
+    if (oldKind != kind) {
+	return 1;
+    }
+    if (kind == DM_SINK_CHANNEL) {
+	return oldChan != chan;
+    }
+    return kind != DM_SINK_NONE && strcmp(Tcl_GetString(oldValue),
+	    Tcl_GetString(value)) != 0;
 }
 
 /*
@@ -149,8 +227,8 @@ DmServerClose(
     DmWatchStop(&srv->listen);
     DmNetClose(fd);
     DmLogFlush(srv);
-    DmLogSetChannel(&srv->accessSink, NULL);
-    DmLogSetChannel(&srv->errorSink, NULL);
+    DmLogSinkFree(&srv->accessSink);
+    DmLogSinkFree(&srv->errorSink);
     for (i = 0; i < 2; i++) {
 	Tcl_Obj **logPtr = i ? &srv->config.errorLog : &srv->config.accessLog;
 
@@ -200,8 +278,8 @@ DmServerRelease(
 	Tcl_DeleteTimerHandler(srv->logTimer);
 	srv->logTimer = NULL;
     }
-    DmLogSetChannel(&srv->accessSink, NULL);
-    DmLogSetChannel(&srv->errorSink, NULL);
+    DmLogSinkFree(&srv->accessSink);
+    DmLogSinkFree(&srv->errorSink);
     if (srv->rootFd >= 0) {
 	DmFileClose(srv->rootFd);
 	srv->rootFd = -1;
@@ -222,8 +300,7 @@ FreeServer(
 	DmPipelineFree(srv->pipeline);
     }
     Tcl_DeleteHashTable(&srv->exchanges);
-    free(srv->accessSink.buf);
-    free(srv->errorSink.buf);
+    DmLogFormatFree(srv->logFormat);
     if (srv->cache != NULL) {
 	DmCacheDelete(srv->cache);
     }

@@ -2,8 +2,9 @@
  * dmServerCmd.c --
  *
  *	The "dustmote::serve" command and the handle commands it makes:
- *	cget, configure, stats, close, respond, and route and filter, whose
- *	tables and policy are kept in Tcl (library/dustmote.tcl).
+ *	cget, configure, stats, reopenlog, close, respond, and route and
+ *	filter, whose tables and policy are kept in Tcl
+ *	(library/dustmote.tcl).
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -299,12 +300,12 @@ ServerSubcommand(
     Tcl_Obj *const objv[])
 {
     static const char *const subcommands[] = {
-	"cget", "close", "configure", "filter", "respond", "route", "stats",
-	NULL
+	"cget", "close", "configure", "filter", "reopenlog", "respond",
+	"route", "stats", NULL
     };
     enum {
-	SUB_CGET, SUB_CLOSE, SUB_CONFIGURE, SUB_FILTER, SUB_RESPOND,
-	SUB_ROUTE, SUB_STATS
+	SUB_CGET, SUB_CLOSE, SUB_CONFIGURE, SUB_FILTER, SUB_REOPENLOG,
+	SUB_RESPOND, SUB_ROUTE, SUB_STATS
     };
     int index, option;
 
@@ -374,7 +375,9 @@ ServerSubcommand(
 		return TCL_ERROR;
 	    }
 	    cfg = srv->config;
+	    cfg.accessKind = srv->accessSink.kind;
 	    cfg.accessChan = srv->accessSink.chan;
+	    cfg.errorKind = srv->errorSink.kind;
 	    cfg.errorChan = srv->errorSink.chan;
 	    if (DmConfigParse(interp, &cfg, NULL, NULL, objc - 2, objv + 2)
 		    != TCL_OK) {
@@ -402,6 +405,12 @@ ServerSubcommand(
 	Tcl_DecrRefCount(cmd);
 	return code;
     }
+    case SUB_REOPENLOG:
+	if (objc != 2) {
+	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+	    return TCL_ERROR;
+	}
+	return DmLogReopen(interp, srv);
     case SUB_RESPOND:
 	if (objc != 4) {
 	    Tcl_WrongNumArgs(interp, 2, objv, "id response");

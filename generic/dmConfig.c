@@ -40,10 +40,11 @@ typedef struct OptionSpec {
 
 enum {
     OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_DEFAULT, OPT_DEFERACCEPT,
-    OPT_ERRORLOG, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADTIMEOUT,
-    OPT_KEEPALIVETIMEOUT, OPT_LOGFORMAT, OPT_MAXBODY, OPT_MAXCONNECTIONS,
-    OPT_MAXHEADERS, OPT_MAXHEADERSIZE, OPT_MAXREQUESTLINE, OPT_MYADDR,
-    OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_COUNT
+    OPT_ERRORLOG, OPT_ERRORPAGES, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT,
+    OPT_HEADTIMEOUT, OPT_KEEPALIVETIMEOUT, OPT_LOGFORMAT, OPT_MAXBODY,
+    OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
+    OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT,
+    OPT_SERVERNAME, OPT_VHOSTS, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -53,6 +54,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_DEFAULT] =	{"-default", KIND_OTHER, 0, 0, 0},
     [OPT_DEFERACCEPT] =	{"-deferaccept", KIND_BOOL, AT(deferAccept), 0, 1},
     [OPT_ERRORLOG] =	{"-errorlog", KIND_OTHER, 0, 0, 0},
+    [OPT_ERRORPAGES] =	{"-errorpages", KIND_OTHER, 0, 0, 0},
     [OPT_FOLLOWSYMLINKS] = {"-followsymlinks", KIND_BOOL,
 			    AT(followSymlinks), 0, 1},
     [OPT_HANDLERTIMEOUT] = {"-handlertimeout", KIND_INT,
@@ -78,6 +80,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
     [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
+    [OPT_VHOSTS] =	{"-vhosts", KIND_OTHER, 0, 0, 0},
     [OPT_COUNT] =	{NULL, 0, 0, 0, 0}
 };
 
@@ -144,7 +147,7 @@ DmConfigRetain(
     DmConfig *cfg,
     int delta)
 {
-    Tcl_Obj *objs[6];
+    Tcl_Obj *objs[8];
     int i;
 
     objs[0] = cfg->root;
@@ -153,7 +156,9 @@ DmConfigRetain(
     objs[3] = cfg->accessLog;
     objs[4] = cfg->errorLog;
     objs[5] = cfg->logFormat;
-    for (i = 0; i < 6; i++) {
+    objs[6] = cfg->vhosts;
+    objs[7] = cfg->errorPages;
+    for (i = 0; i < 8; i++) {
 	if (objs[i] == NULL) {
 	    continue;
 	}
@@ -353,6 +358,74 @@ ParseOther(
 	cfg->root = norm;
 	return TCL_OK;
     }
+    case OPT_ERRORPAGES: {
+	Tcl_Obj **v, *pages;
+	Tcl_Size n;
+
+	if (Tcl_ListObjGetElements(NULL, value, &n, &v) != TCL_OK || n % 2) {
+	    return ValueError(interp, option, value,
+		    "must be a list of statuses and paths");
+	}
+	pages = Tcl_NewObj();
+	for (i = 0; i < n; i += 2) {
+	    char path[DM_PATH_MAX];
+	    size_t pathLen;
+	    int status;
+	    const char *p = Tcl_GetStringFromObj(v[i + 1], &len);
+
+	    if (Tcl_GetIntFromObj(NULL, v[i], &status) != TCL_OK
+		    || status < 400 || status > 599 || len == 0 || p[0] != '/'
+		    || DmNormalizePath(p, (size_t) len, path, sizeof(path),
+		    &pathLen) != 0 || path[pathLen - 1] == '/') {
+		Tcl_DecrRefCount(pages);
+		return ValueError(interp, option, value, "must be a list of"
+			" statuses from 400 to 599 and paths of files below"
+			" the root, such as {404 /errors/404.html}");
+	    }
+	    Tcl_ListObjAppendElement(NULL, pages, v[i]);
+	    Tcl_ListObjAppendElement(NULL, pages,
+		    Tcl_NewStringObj(path, (Tcl_Size) pathLen));
+	}
+	cfg->errorPages = (n > 0) ? pages : NULL;
+	if (n == 0) {
+	    Tcl_DecrRefCount(pages);
+	}
+	return TCL_OK;
+    }
+    case OPT_VHOSTS: {
+	Tcl_Obj **v;
+	Tcl_Size n, k;
+
+	if (Tcl_ListObjGetElements(NULL, value, &n, &v) != TCL_OK || n % 2) {
+	    return ValueError(interp, option, value,
+		    "must be a list of host names and roots");
+	}
+	for (i = 0; i < n; i += 2) {
+	    const char *name = Tcl_GetStringFromObj(v[i], &len);
+
+	    for (k = 0; k < len; k++) {
+		char c = name[k];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+			|| (c >= '0' && c <= '9') || c == '.' || c == '-'
+			|| c == '[' || c == ']' || c == ':')) {
+		    break;
+		}
+	    }
+	    if (len == 0 || k < len || len > 255) {
+		return ValueError(interp, option, value, "a host name is"
+			" letters, digits, \".\" and \"-\" (or an IPv6"
+			" literal in brackets), without a port");
+	    }
+	    if (Tcl_FSGetNormalizedPath(interp, v[i + 1]) == NULL) {
+		Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-vhosts",
+			NULL);
+		return TCL_ERROR;
+	    }
+	}
+	cfg->vhosts = (n > 0) ? value : NULL;
+	return TCL_OK;
+    }
     case OPT_SERVERNAME:
 	for (i = 0; i < len; i++) {
 	    if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
@@ -511,6 +584,10 @@ DmConfigValue(
 		: Tcl_NewObj();
     case OPT_LOGFORMAT:
 	return cfg->logFormat;
+    case OPT_ERRORPAGES:
+	return cfg->errorPages ? cfg->errorPages : Tcl_NewObj();
+    case OPT_VHOSTS:
+	return cfg->vhosts ? cfg->vhosts : Tcl_NewObj();
     case OPT_DEFAULT:
 	return cfg->defaults;
     case OPT_MYADDR:

@@ -707,10 +707,6 @@ ConnInput(
     }
 
     used = ProcessInput(conn, buf, len);
-    if (used < 0) {
-	free(own);
-	return -1;
-    }
     if (used == DM_STASHED) {
 	/*
 	 * Tcl code ran; what followed its request is in conn->in (the
@@ -724,6 +720,10 @@ ConnInput(
 	    goto again;
 	}
 	return (conn->watch.fd < 0) ? -1 : DmConnIdle(conn);
+    }
+    if (used < 0) {
+	free(own);
+	return -1;
     }
     rest = len - (size_t) used;
     if (rest > 0 && conn->state != DM_CONN_LINGER) {
@@ -1473,8 +1473,8 @@ ChanReadable(
  * DmConnError --
  *
  *	Answers with an error status (or a redirect) and its short HTML
- *	page.  Statuses that leave the request framing in doubt close the
- *	connection.
+ *	page, or the page -errorpages names for it.  Statuses that leave the
+ *	request framing in doubt close the connection.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -1499,8 +1499,9 @@ DmConnError(
     DmServer *srv = conn->srv;
     char *head = srv->scratch + DM_READ_ROOM, *body = head + DM_HEAD_ROOM;
     char *ownHead = NULL;
-    size_t headLen, bodyLen, need;
-    int mustClose, r;
+    size_t headLen, bodyLen = 0, need;
+    uint64_t pageLen = 0;
+    int mustClose, r, pageFd = -1;
     DmReply reply;
 
     /*
@@ -1528,13 +1529,45 @@ DmConnError(
 	    return -1;
 	}
     }
-    bodyLen = DmReplyErrorBody(status, body, DM_SMALL_FILE);
     memset(&reply, 0, sizeof(reply));
-    reply.status = status;
-    reply.contentLength = bodyLen;
     reply.lastModified = -1;
     reply.contentType = DM_HTML_TYPE;
     reply.contentTypeLen = sizeof(DM_HTML_TYPE) - 1;
+    if (status >= 400 && srv->errorPages[status - 400] != NULL) {
+	DmFileInfo info;
+
+	/*
+	 * The page -errorpages names: a small one read whole, a larger
+	 * one sent by sendfile after the head.
+	 */
+
+	pageFd = DmStaticErrorPage(srv, req, status, &info,
+		&reply.contentType, &reply.contentTypeLen);
+	if (pageFd >= 0) {
+	    pageLen = info.size;
+	    if (info.size <= DM_SMALL_FILE) {
+		long n = DmFileRead(pageFd, body, (size_t) info.size, 0);
+
+		DmFileClose(pageFd);
+		pageFd = -1;
+		pageLen = 0;
+		bodyLen = (n < 0) ? 0 : (size_t) n;
+	    } else {
+		bodyLen = 0;
+	    }
+	}
+    }
+    if (pageFd < 0 && bodyLen == 0 && pageLen == 0) {
+	bodyLen = DmReplyErrorBody(status, body, DM_SMALL_FILE);
+	reply.contentType = DM_HTML_TYPE;
+	reply.contentTypeLen = sizeof(DM_HTML_TYPE) - 1;
+    }
+    if (headOnly && pageFd >= 0) {
+	DmFileClose(pageFd);
+	pageFd = -1;
+    }
+    reply.status = status;
+    reply.contentLength = bodyLen + pageLen;
     reply.connection = DmConnHeader(conn, req ? req->keepAlive : 0,
 	    req ? req->versionMinor : 1, mustClose);
     reply.extraName = extraName;
@@ -1546,7 +1579,7 @@ DmConnError(
 	conn->linger = 1;
     }
     r = DmConnQueue(conn, req, status, head, headLen, body,
-	    headOnly ? 0 : bodyLen, -1, 0, 0);
+	    headOnly ? 0 : bodyLen, pageFd, 0, pageLen);
     free(ownHead);
     return r;
 }

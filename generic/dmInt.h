@@ -245,6 +245,9 @@ typedef struct DmConfig {
     Tcl_Channel accessChan;	/* channels, when they name channels. */
     Tcl_Channel errorChan;
     Tcl_Obj *logFormat;		/* -logformat. */
+    Tcl_Obj *vhosts;		/* -vhosts: a list of names and roots. */
+    Tcl_Obj *errorPages;	/* -errorpages: a list of statuses and
+				 * paths below the root. */
     Tcl_Obj *serverName;	/* -servername. */
     Tcl_WideInt maxBody;	/* -maxbody: longest body for a handler. */
     Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
@@ -303,12 +306,27 @@ typedef struct DmLogSink {
 #define DM_READ_ROOM	65536	/* Bytes taken from a socket per read. */
 #define DM_HEAD_ROOM	2048	/* A reply head without a Location. */
 
+/*
+ * A document root: the -root, or the root of one of the -vhosts.
+ */
+
+typedef struct DmRoot {
+    char *host;			/* Lower-case host name (vhosts), or NULL. */
+    size_t hostLen;
+    Tcl_Obj *path;		/* The root as configured (normalised). */
+    int fd;			/* The open directory, or -1. */
+    char *real;			/* Its canonical path. */
+    DmCache *cache;		/* Its small files. */
+} DmRoot;
+
 struct DmServer {
     Tcl_Interp *interp;		/* Where the handle command lives. */
     Tcl_Command cmdToken;	/* The handle command, NULL once closed. */
     DmConfig config;
-    int rootFd;			/* The open document root. */
-    char *realRoot;		/* Its canonical path. */
+    DmRoot root;		/* The document root. */
+    DmRoot *vhosts;		/* The roots of -vhosts, */
+    int numVhosts;		/* picked by the Host field. */
+    Tcl_Obj *errorPages[200];	/* -errorpages: paths for 400 to 599. */
     char serverHeader[DM_MAX_SERVER_NAME + 16]; /* "Server: NAME\r\n". */
     size_t serverHeaderLen;
     DmWatch listen;		/* The listening socket. */
@@ -329,7 +347,6 @@ struct DmServer {
     uint64_t inputSeq;		/* Counts reads from sockets, so the cache
 				 * knows which requests came after its last
 				 * look for changes. */
-    DmCache *cache;		/* Small files, by normalised path. */
     DmPipeline *pipeline;	/* Routes and filters, or NULL for none. */
     Tcl_HashTable exchanges;	/* Requests with Tcl code, by id. */
     uint64_t nextId;		/* The last request id given. */
@@ -575,6 +592,15 @@ MODULE_SCOPE DmServer *	DmServerFromObj(Tcl_Interp *interp, Tcl_Obj *obj);
 
 MODULE_SCOPE int	DmStaticHandle(DmConn *conn, const DmRequest *req,
 			    char *path, size_t pathLen);
+MODULE_SCOPE int	DmStaticErrorPage(DmServer *srv,
+			    const DmRequest *req, int status,
+			    DmFileInfo *infoPtr, const char **typePtr,
+			    size_t *typeLenPtr);
+MODULE_SCOPE const DmRoot *DmRootFor(const DmServer *srv,
+			    const DmRequest *req);
+MODULE_SCOPE int	DmRootOpen(Tcl_Interp *interp, DmRoot *root,
+			    Tcl_Obj *path, const char *host, size_t hostLen);
+MODULE_SCOPE void	DmRootClose(DmRoot *root);
 
 #define DM_PATH_MAX	4096	/* Longest normalised path served; path
 				 * buffers have DM_PATH_MAX bytes, with

@@ -938,7 +938,9 @@ LogTimerProc(
  *
  *	Decides what a -accesslog or -errorlog value names: an open channel
  *	(by name), else a command prefix (its first word names a command),
- *	else a file name.  An empty value is no log.
+ *	else a file name, which must have a '/' or a '.' in it (so that a
+ *	mistyped channel name is not taken for a file).  An empty value is
+ *	no log.
  *
  * Results:
  *	A standard Tcl result; *kindPtr set to DM_SINK_*, and *chanPtr for
@@ -985,6 +987,13 @@ DmLogTarget(
 	    && Tcl_GetCommandInfo(interp, Tcl_GetString(words[0]), &info)) {
 	*kindPtr = DM_SINK_COMMAND;
 	return TCL_OK;
+    }
+    if (strchr(s, '/') == NULL && strchr(s, '.') == NULL) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for %s:"
+		" not a channel, a command or a file name (a file name has a"
+		" \"/\" or a \".\" in it)", s, option));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", option, NULL);
+	return TCL_ERROR;
     }
     *kindPtr = DM_SINK_FILE;
     return TCL_OK;

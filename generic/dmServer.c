@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void	SetErrorPages(DmServer *srv, Tcl_Obj *pages);
 static int	LogChanged(int oldKind, Tcl_Obj *oldValue,
 		    Tcl_Channel oldChan, int kind, Tcl_Obj *value,
 		    Tcl_Channel chan);
@@ -49,11 +50,12 @@ DmServerConfigure(
     DmConfig *cfg)
 {
     DmConfig *old = &srv->config;
-    char *realRoot = NULL;
     DmField *fields = NULL;
     DmLogFormat *format = NULL;
-    int rootFd = -1, which;
+    DmRoot root, *vhosts = NULL;
+    int which, numVhosts = 0, newRoot = 0, newVhosts = 0, i;
 
+    root.fd = -1;
     if (old->logFormat == NULL || strcmp(Tcl_GetString(old->logFormat),
 	    Tcl_GetString(cfg->logFormat)) != 0) {
 	format = DmLogFormatCompile(interp, cfg->logFormat);
@@ -61,34 +63,46 @@ DmServerConfigure(
 	    return TCL_ERROR;
 	}
     }
-
     if (cfg->limits.maxHeaders != old->limits.maxHeaders) {
 	fields = malloc(sizeof(DmField) * (size_t) cfg->limits.maxHeaders);
 	if (fields == NULL) {
-	    DmLogFormatFree(format);
 	    Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
 	    Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
-	    return TCL_ERROR;
+	    goto failed;
 	}
     }
-
     if (old->root == NULL || strcmp(Tcl_GetString(old->root),
 	    Tcl_GetString(cfg->root)) != 0) {
-	Tcl_DString ds;
+	if (DmRootOpen(interp, &root, cfg->root, NULL, 0) != TCL_OK) {
+	    goto failed;
+	}
+	newRoot = 1;
+    }
+    if ((old->vhosts == NULL) != (cfg->vhosts == NULL)
+	    || (cfg->vhosts != NULL && strcmp(Tcl_GetString(old->vhosts),
+	    Tcl_GetString(cfg->vhosts)) != 0)) {
+	Tcl_Obj **v;
+	Tcl_Size n = 0;
 
-	Tcl_UtfToExternalDString(NULL, Tcl_GetString(cfg->root),
-		TCL_INDEX_NONE, &ds);
-	rootFd = DmFileOpenRoot(Tcl_DStringValue(&ds), &realRoot);
-	Tcl_DStringFree(&ds);
-	if (rootFd < 0) {
-	    free(fields);
-	    DmLogFormatFree(format);
-	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-		    "cannot serve \"%s\": %s", Tcl_GetString(cfg->root),
-		    Tcl_PosixError(interp)));
-	    Tcl_SetErrorCode(interp, "DUSTMOTE", "ROOT",
-		    Tcl_GetString(cfg->root), Tcl_ErrnoId(), NULL);
-	    return TCL_ERROR;
+	newVhosts = 1;
+	if (cfg->vhosts != NULL) {
+	    Tcl_ListObjGetElements(NULL, cfg->vhosts, &n, &v);
+	}
+	vhosts = calloc((size_t) (n / 2 + 1), sizeof(DmRoot));
+	if (vhosts == NULL) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	    goto failed;
+	}
+	for (i = 0; i < n; i += 2, numVhosts++) {
+	    Tcl_Size len;
+	    const char *name = Tcl_GetStringFromObj(v[i], &len);
+
+	    if (DmRootOpen(interp, &vhosts[numVhosts],
+		    Tcl_FSGetNormalizedPath(NULL, v[i + 1]), name,
+		    (size_t) len) != TCL_OK) {
+		goto failed;
+	    }
 	}
     }
 
@@ -109,6 +123,11 @@ DmServerConfigure(
 	    cfg->errorChan, cfg->errorLog) != TCL_OK) {
 	goto failed;
     }
+
+    /*
+     * From here on nothing fails.
+     */
+
     if (format != NULL) {
 	DmLogFormatFree(srv->logFormat);
 	srv->logFormat = format;
@@ -118,19 +137,27 @@ DmServerConfigure(
 	free(srv->fields);
 	srv->fields = fields;
     }
-    if (rootFd >= 0 || cfg->followSymlinks != old->followSymlinks) {
-	DmCacheFlush(srv->cache);	/* Paths may name other files now. */
+    if (newRoot) {
+	DmRootClose(&srv->root);
+	srv->root = root;
+    } else if (cfg->followSymlinks != old->followSymlinks) {
+	DmCacheFlush(srv->root.cache);	/* Paths may name other files. */
     }
+    if (newVhosts) {
+	for (i = 0; i < srv->numVhosts; i++) {
+	    DmRootClose(&srv->vhosts[i]);
+	}
+	free(srv->vhosts);
+	srv->vhosts = vhosts;
+	srv->numVhosts = numVhosts;
+    } else if (cfg->followSymlinks != old->followSymlinks) {
+	for (i = 0; i < srv->numVhosts; i++) {
+	    DmCacheFlush(srv->vhosts[i].cache);
+	}
+    }
+    SetErrorPages(srv, cfg->errorPages);
     if (srv->listen.fd >= 0 && cfg->deferAccept != old->deferAccept) {
 	DmNetDeferAccept(srv->listen.fd, cfg->deferAccept);
-    }
-    if (rootFd >= 0) {
-	if (srv->rootFd >= 0) {
-	    DmFileClose(srv->rootFd);
-	}
-	free(srv->realRoot);
-	srv->rootFd = rootFd;
-	srv->realRoot = realRoot;
     }
     srv->serverHeaderLen = (size_t) sprintf(srv->serverHeader,
 	    "Server: %s\r\n", Tcl_GetString(cfg->serverName));
@@ -152,11 +179,58 @@ DmServerConfigure(
   failed:
     free(fields);
     DmLogFormatFree(format);
-    free(realRoot);
-    if (rootFd >= 0) {
-	DmFileClose(rootFd);
+    if (newRoot) {
+	DmRootClose(&root);
     }
+    for (i = 0; i < numVhosts; i++) {
+	DmRootClose(&vhosts[i]);
+    }
+    free(vhosts);
     return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetErrorPages --
+ *
+ *	Fills the table of -errorpages by status from the option's value
+ *	(checked by DmConfigParse: statuses 400 to 599, normalised paths).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Changes references.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SetErrorPages(
+    DmServer *srv,
+    Tcl_Obj *pages)
+{
+    Tcl_Obj **v;
+    Tcl_Size n = 0, i;
+    int k, status;
+
+    for (k = 0; k < 200; k++) {
+	if (srv->errorPages[k] != NULL) {
+	    Tcl_DecrRefCount(srv->errorPages[k]);
+	    srv->errorPages[k] = NULL;
+	}
+    }
+    if (pages != NULL) {
+	Tcl_ListObjGetElements(NULL, pages, &n, &v);
+    }
+    for (i = 0; i + 1 < n; i += 2) {
+	if (Tcl_GetIntFromObj(NULL, v[i], &status) == TCL_OK
+		&& status >= 400 && status <= 599) {
+	    srv->errorPages[status - 400] = v[i + 1];
+	    Tcl_IncrRefCount(v[i + 1]);
+	}
+    }
 }
 
 /*
@@ -280,9 +354,9 @@ DmServerRelease(
     }
     DmLogSinkFree(&srv->accessSink);
     DmLogSinkFree(&srv->errorSink);
-    if (srv->rootFd >= 0) {
-	DmFileClose(srv->rootFd);
-	srv->rootFd = -1;
+    if (srv->root.fd >= 0) {
+	DmFileClose(srv->root.fd);	/* The rest with the memory. */
+	srv->root.fd = -1;
     }
     DmRetire(FreeServer, srv);
 }
@@ -292,8 +366,14 @@ FreeServer(
     void *ptr)
 {
     DmServer *srv = ptr;
+    int i;
 
-    free(srv->realRoot);
+    DmRootClose(&srv->root);
+    for (i = 0; i < srv->numVhosts; i++) {
+	DmRootClose(&srv->vhosts[i]);
+    }
+    free(srv->vhosts);
+    SetErrorPages(srv, NULL);
     free(srv->scratch);
     free(srv->fields);
     if (srv->pipeline != NULL) {
@@ -301,9 +381,6 @@ FreeServer(
     }
     Tcl_DeleteHashTable(&srv->exchanges);
     DmLogFormatFree(srv->logFormat);
-    if (srv->cache != NULL) {
-	DmCacheDelete(srv->cache);
-    }
     DmConfigRetain(&srv->config, -1);
     free(srv);
 }

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define LISTEN_BACKLOG	1024
-#define CACHE_BYTES	(8 << 20) /* File bytes each server may cache. */
 
 static Tcl_ObjCmdProc ServerObjCmd;
 static int	ServerSubcommand(DmServer *srv, Tcl_Interp *interp,
@@ -49,17 +48,12 @@ NewServer(
 	return NULL;
     }
     srv->scratch = malloc(DM_READ_ROOM + DM_HEAD_ROOM + DM_SMALL_FILE);
-    srv->cache = DmCacheCreate(CACHE_BYTES);
-    if (srv->scratch == NULL || srv->cache == NULL) {
-	free(srv->scratch);
-	if (srv->cache != NULL) {
-	    DmCacheDelete(srv->cache);
-	}
+    if (srv->scratch == NULL) {
 	free(srv);
 	return NULL;
     }
     srv->interp = interp;
-    srv->rootFd = -1;
+    srv->root.fd = -1;
     srv->listen.fd = -1;
     srv->accessSink.srv = srv->errorSink.srv = srv;
     Tcl_InitHashTable(&srv->exchanges, TCL_ONE_WORD_KEYS);
@@ -249,14 +243,21 @@ Stats(
 {
     Tcl_Obj *d = Tcl_NewDictObj(), *byStatus = Tcl_NewDictObj();
     uint64_t hits, stats;
-    int routes, filters, status;
+    int routes, filters, status, i;
 
 #define PUT(key, value) \
 	Tcl_DictObjPut(NULL, d, Tcl_NewStringObj((key), -1), (value))
     PUT("connections", Tcl_NewIntObj(srv->numConns));
     PUT("requests", Tcl_NewWideIntObj((Tcl_WideInt) srv->requests));
     PUT("accepted", Tcl_NewWideIntObj((Tcl_WideInt) srv->accepted));
-    DmCacheCounts(srv->cache, &hits, &stats);
+    DmCacheCounts(srv->root.cache, &hits, &stats);
+    for (i = 0; i < srv->numVhosts; i++) {
+	uint64_t h, st;
+
+	DmCacheCounts(srv->vhosts[i].cache, &h, &st);
+	hits += h;
+	stats += st;
+    }
     PUT("cachehits", Tcl_NewWideIntObj((Tcl_WideInt) hits));
     PUT("cachestats", Tcl_NewWideIntObj((Tcl_WideInt) stats));
     for (status = 100; status < 600; status++) {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CACHE_BYTES	(8 << 20) /* File bytes each root may cache. */
+
 /*
  *----------------------------------------------------------------------
  *
@@ -93,6 +95,7 @@ Redirect(
 static int
 OpenTarget(
     DmServer *srv,
+    const DmRoot *root,
     char *path,			/* DM_PATH_MAX bytes long. */
     size_t *pathLenPtr,
     DmFileInfo *infoPtr,
@@ -101,7 +104,7 @@ OpenTarget(
     size_t pathLen = *pathLenPtr;
     Tcl_Size i, n;
     Tcl_Obj **names;
-    int fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+    int fd = DmFileOpenBeneath(root->fd, root->real, path,
 	    srv->config.followSymlinks, infoPtr, statusPtr);
 
     if (fd < 0 || infoPtr->kind == DM_FILE_REGULAR) {
@@ -126,7 +129,7 @@ OpenTarget(
 	    continue;
 	}
 	memcpy(path + pathLen, name, (size_t) nameLen + 1);
-	fd = DmFileOpenBeneath(srv->rootFd, srv->realRoot, path,
+	fd = DmFileOpenBeneath(root->fd, root->real, path,
 		srv->config.followSymlinks, infoPtr, statusPtr);
 	if (fd >= 0 && infoPtr->kind == DM_FILE_REGULAR) {
 	    *pathLenPtr = pathLen + (size_t) nameLen;
@@ -227,6 +230,7 @@ DmStaticHandle(
     size_t pathLen)
 {
     DmServer *srv = conn->srv;
+    const DmRoot *root = DmRootFor(srv, req);
     int headOnly = (req->method == DM_METHOD_HEAD);
     int status, fd;
     DmFileInfo info;
@@ -238,12 +242,12 @@ DmStaticHandle(
 		? DmConnError(conn, 501, 0, req, NULL, NULL, 0)
 		: DmConnError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
     }
-    if (path[pathLen - 1] != '/' && (entry = DmCacheGet(srv->cache,
-	    srv->rootFd, path, conn->inputSeq, &data, &info)) != NULL) {
+    if (path[pathLen - 1] != '/' && (entry = DmCacheGet(root->cache,
+	    root->fd, path, conn->inputSeq, &data, &info)) != NULL) {
 	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
 		DmCacheLastModified(entry));
     }
-    fd = OpenTarget(srv, path, &pathLen, &info, &status);
+    fd = OpenTarget(srv, root, path, &pathLen, &info, &status);
     if (fd < 0) {
 	return (status == 301) ? Redirect(conn, req, path, pathLen)
 		: DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
@@ -258,12 +262,12 @@ DmStaticHandle(
 
     if (!headOnly && info.size <= DM_SMALL_FILE) {
 	char *body = srv->scratch + DM_READ_ROOM + DM_HEAD_ROOM;
-	DmCacheTicket ticket = DmCacheWatch(srv->cache, srv->rootFd, path,
+	DmCacheTicket ticket = DmCacheWatch(root->cache, root->fd, path,
 		fd, &info);
 	long n = DmFileRead(fd, body, (size_t) info.size, 0);
 
 	DmFileClose(fd);
-	DmCachePut(srv->cache, path, &info, body, n, ticket);
+	DmCachePut(root->cache, path, &info, body, n, ticket);
 	if (n < 0) {
 	    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
 	}
@@ -271,4 +275,189 @@ DmStaticHandle(
 	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL);
     }
     return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmStaticErrorPage --
+ *
+ *	Opens the page -errorpages names for a status, below the root the
+ *	request was for, with the rules every static file has.
+ *
+ * Results:
+ *	A descriptor of a regular file, with *infoPtr filled and *typePtr
+ *	the "Content-Type: ...\r\n" line of its name; -1 if none is set or
+ *	it cannot be opened (the built-in page is sent then).
+ *
+ * Side effects:
+ *	Opens a file.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmStaticErrorPage(
+    DmServer *srv,
+    const DmRequest *req,
+    int status,
+    DmFileInfo *infoPtr,
+    const char **typePtr,
+    size_t *typeLenPtr)
+{
+    const DmRoot *root = DmRootFor(srv, req);
+    Tcl_Obj *page = srv->errorPages[status - 400];
+    Tcl_Size len;
+    const char *path;
+    int fd, st;
+
+    if (page == NULL || root->fd < 0) {
+	return -1;
+    }
+    path = Tcl_GetStringFromObj(page, &len);
+    fd = DmFileOpenBeneath(root->fd, root->real, path,
+	    srv->config.followSymlinks, infoPtr, &st);
+    if (fd >= 0 && infoPtr->kind != DM_FILE_REGULAR) {
+	DmFileClose(fd);
+	fd = -1;
+    }
+    if (fd >= 0) {
+	*typePtr = DmMimeHeader(path, (size_t) len, typeLenPtr);
+    }
+    return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmRootFor --
+ *
+ *	The root a request is served from: the one of -vhosts whose name is
+ *	the host in its Host field (without a port, in any case), else
+ *	-root.
+ *
+ * Results:
+ *	The root.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const DmRoot *
+DmRootFor(
+    const DmServer *srv,
+    const DmRequest *req)
+{
+    const char *h = req ? req->host.ptr : NULL, *end;
+    size_t len;
+    int i;
+
+    if (srv->numVhosts == 0 || h == NULL) {
+	return &srv->root;
+    }
+    end = h + req->host.len;
+    if (*h == '[') {
+	const char *close = memchr(h, ']', req->host.len);
+
+	len = close ? (size_t) (close + 1 - h) : req->host.len;
+    } else {
+	const char *colon = memchr(h, ':', req->host.len);
+
+	len = (size_t) ((colon ? colon : end) - h);
+    }
+    for (i = 0; i < srv->numVhosts; i++) {
+	const DmRoot *r = &srv->vhosts[i];
+
+	if (r->hostLen == len && strncasecmp(r->host, h, len) == 0) {
+	    return r;
+	}
+    }
+    return &srv->root;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmRootOpen, DmRootClose --
+ *
+ *	Open a document root (its directory, its canonical path, a cache of
+ *	its own), or close one.
+ *
+ * Results:
+ *	A standard Tcl result: an error ({DUSTMOTE ROOT path posix-code})
+ *	if the directory cannot be opened, and the root untouched.
+ *
+ * Side effects:
+ *	Opens or closes a descriptor; allocates or frees the cache.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmRootOpen(
+    Tcl_Interp *interp,
+    DmRoot *root,
+    Tcl_Obj *path,
+    const char *host,		/* A vhost's name, or NULL. */
+    size_t hostLen)
+{
+    Tcl_DString ds;
+    DmRoot r;
+
+    memset(&r, 0, sizeof(r));
+    Tcl_UtfToExternalDString(NULL, Tcl_GetString(path), TCL_INDEX_NONE,
+	    &ds);
+    r.fd = DmFileOpenRoot(Tcl_DStringValue(&ds), &r.real);
+    Tcl_DStringFree(&ds);
+    if (r.fd < 0) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot serve \"%s\": %s",
+		Tcl_GetString(path), Tcl_PosixError(interp)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "ROOT", Tcl_GetString(path),
+		Tcl_ErrnoId(), NULL);
+	return TCL_ERROR;
+    }
+    r.cache = DmCacheCreate(CACHE_BYTES);
+    if (r.cache == NULL || (host != NULL
+	    && (r.host = malloc(hostLen + 1)) == NULL)) {
+	DmRootClose(&r);
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	return TCL_ERROR;
+    }
+    if (host != NULL) {
+	size_t i;
+
+	for (i = 0; i < hostLen; i++) {
+	    char c = host[i];
+
+	    r.host[i] = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
+	}
+	r.host[hostLen] = '\0';
+	r.hostLen = hostLen;
+    }
+    r.path = path;
+    Tcl_IncrRefCount(path);
+    *root = r;
+    return TCL_OK;
+}
+
+void
+DmRootClose(
+    DmRoot *root)
+{
+    if (root->fd >= 0) {
+	DmFileClose(root->fd);
+    }
+    free(root->real);
+    free(root->host);
+    if (root->cache != NULL) {
+	DmCacheDelete(root->cache);
+    }
+    if (root->path != NULL) {
+	Tcl_DecrRefCount(root->path);
+    }
+    memset(root, 0, sizeof(*root));
+    root->fd = -1;
 }

@@ -408,7 +408,7 @@ BuildRequest(
     host = Tcl_NewStringObj(h ? h : "", (Tcl_Size) (h ? hostLen : 0));
     Tcl_SetObjLength(host, Tcl_UtfToLower(Tcl_GetString(host)));
     Tcl_DictObjPut(NULL, d, Key(KEY_HOST), host);
-    Tcl_DictObjPut(NULL, d, Key(KEY_ROOT), srv->config.root);
+    Tcl_DictObjPut(NULL, d, Key(KEY_ROOT), DmRootFor(srv, req)->path);
     Tcl_DictObjPut(NULL, d, Key(KEY_BODY), Tcl_NewObj());
     return d;
 }

@@ -12,10 +12,17 @@ set port 80
 # lengths, and safe against paths outside the root.  Background errors are
 # reported on stdout, as in the original.
 #
-# For a quick try, "tclsh DustMote.tcl ROOT PORT" overrides root and port.
+# For a quick try, "tclsh DustMote.tcl ?ROOT? PORT" overrides the port, and
+# the root if given.
 
-if {[llength $argv] == 2} {
-    lassign $argv root port
+switch -- [llength $argv] {
+    0 {}
+    1 {set port [lindex $argv 0]}
+    2 {lassign $argv root port}
+    default {
+	puts stderr "usage: tclsh DustMote.tcl ??ROOT? PORT?"
+	exit 2
+    }
 }
 
 package require dustmote

@@ -116,6 +116,9 @@ Store(
     const char *data,
     size_t len)
 {
+    if (len == 0) {
+	return 0;			/* An empty chunk. */
+    }
     if (body->spoolFd < 0 && body->memLen + len
 	    > (uint64_t) srv->config.bodySpool) {
 	body->spoolFd = DmFileTemp(&body->spoolPath);

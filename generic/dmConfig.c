@@ -601,3 +601,52 @@ DmConfigValue(
     }
     return Tcl_NewObj();
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmDefaultsObjCmd --
+ *
+ *	Implements "::dustmote::Defaults": every option of dustmote::serve
+ *	with its default value (-root the current directory, -myaddr empty
+ *	for all addresses, -port 0), for the launcher's -help.
+ *
+ * Results:
+ *	A standard Tcl result: a dict.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmDefaultsObjCmd(
+    void *clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    DmServer *srv;
+    Tcl_Obj *dict;
+    int i;
+
+    (void) clientData;
+    if (objc != 1) {
+	Tcl_WrongNumArgs(interp, 1, objv, NULL);
+	return TCL_ERROR;
+    }
+    srv = (DmServer *) Tcl_Alloc(sizeof(DmServer));
+    memset(srv, 0, sizeof(DmServer));
+    DmConfigDefaults(&srv->config, Tcl_NewStringObj(".", 1));
+    DmConfigRetain(&srv->config, 1);
+    dict = Tcl_NewDictObj();
+    for (i = 0; i < OPT_COUNT; i++) {
+	Tcl_DictObjPut(NULL, dict, Tcl_NewStringObj(options[i].name, -1),
+		DmConfigValue(srv, i));
+    }
+    DmConfigRetain(&srv->config, -1);
+    Tcl_Free((char *) srv);
+    Tcl_SetObjResult(interp, dict);
+    return TCL_OK;
+}

@@ -332,7 +332,9 @@ ConnEvent(
     if (conn->busy) {
 	return;			/* Its events wait for the call to end. */
     }
-    if (conn->state != DM_CONN_SEND) {
+    if (conn->state == DM_CONN_HELD) {
+	DmConnDestroy(conn);	/* The client left (DM_HANGUP). */
+    } else if (conn->state != DM_CONN_SEND) {
 	ConnInput(conn, 1);
     } else if ((events & DM_WRITABLE) && ConnSend(conn) == 0) {
 	DmConnResume(conn);	/* Pipelined requests wait in `in'. */
@@ -878,7 +880,12 @@ DmConnIdle(
 	if (conn->timer != DM_TIMER_HANDLER) {
 	    DmConnTimerSet(conn, DM_TIMER_HANDLER);
 	}
-	DmWatchSet(&conn->watch, 0);	/* Input waits for the answer. */
+	/*
+	 * Input waits for the answer; only a client that leaves is seen
+	 * (its answer is then refused to "respond").
+	 */
+
+	DmWatchSet(&conn->watch, DM_HANGUP);
 	break;
     }
     return 0;
@@ -1082,6 +1089,8 @@ static int
 ReplyDone(
     DmConn *conn)
 {
+    int closing;
+
     DmLogReply(conn);
     if (conn->logSaved != NULL) {
 	DmFreeSavedRequest(conn->logSaved);
@@ -1089,8 +1098,19 @@ ReplyDone(
     }
     conn->replyStatus = 0;
     conn->answered = 1;
+    closing = !conn->keepAlive && !conn->linger && conn->in == NULL
+	    && conn->bodyKind == DM_BODY_NONE;
     if (conn->ex != NULL) {
-	DmExchangeDone(conn->ex);
+	/*
+	 * The exchange must not point at a connection about to go: Tcl
+	 * code up the stack checks it.
+	 */
+
+	if (closing) {
+	    DmExchangeOrphan(conn->ex);
+	} else {
+	    DmExchangeDone(conn->ex);
+	}
 	conn->ex = NULL;
     }
     if (conn->keepAlive) {
@@ -1101,7 +1121,7 @@ ReplyDone(
 	}
 	return 0;
     }
-    if (!conn->linger && conn->in == NULL && conn->bodyKind == DM_BODY_NONE) {
+    if (closing) {
 	DmConnDestroy(conn);		/* Nothing unread: a plain close. */
 	return -1;
     }

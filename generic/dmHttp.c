@@ -112,7 +112,7 @@ enum {
 /*
  *----------------------------------------------------------------------
  *
- * EqualFold --
+ * DmEqualFold --
  *
  *	Compares bytes with a lower-case ASCII word, ignoring ASCII case
  *	only: header names and list tokens are case-insensitive, and the
@@ -127,8 +127,8 @@ enum {
  *----------------------------------------------------------------------
  */
 
-static int
-EqualFold(
+int
+DmEqualFold(
     const char *s,
     size_t n,
     const char *lower)
@@ -395,7 +395,7 @@ ParseTransferEncoding(
 	    return 400;
 	}
 	chunkedBefore |= lastChunked;
-	lastChunked = EqualFold(el.ptr, el.len, "chunked");
+	lastChunked = DmEqualFold(el.ptr, el.len, "chunked");
 	count++;
     }
     if (!lastChunked) {
@@ -438,9 +438,9 @@ ParseConnection(
     DmSpan el;
 
     while (NextElement(&p, end, &el)) {
-	if (EqualFold(el.ptr, el.len, "close")) {
+	if (DmEqualFold(el.ptr, el.len, "close")) {
 	    *connPtr |= CONN_CLOSE;
-	} else if (EqualFold(el.ptr, el.len, "keep-alive")) {
+	} else if (DmEqualFold(el.ptr, el.len, "keep-alive")) {
 	    *connPtr |= CONN_KEEPALIVE;
 	}
     }
@@ -543,7 +543,7 @@ ParseField(
 
     switch (nameLen) {
     case 4:
-	if (EqualFold(p, nameLen, "host")) {
+	if (DmEqualFold(p, nameLen, "host")) {
 	    /*
 	     * RFC 9112 3.2: a second Host, or a value that is not
 	     * uri-host [":" port], gets 400.
@@ -562,34 +562,34 @@ ParseField(
 	}
 	break;
     case 5:
-	if (EqualFold(p, nameLen, "range")) {
+	if (DmEqualFold(p, nameLen, "range")) {
 	    KeepFirst(&req->range, v, n);
 	}
 	break;
     case 8:
-	if (EqualFold(p, nameLen, "if-range")) {
+	if (DmEqualFold(p, nameLen, "if-range")) {
 	    KeepFirst(&req->ifRange, v, n);
 	}
 	break;
     case 10:
-	if (EqualFold(p, nameLen, "connection")) {
+	if (DmEqualFold(p, nameLen, "connection")) {
 	    ParseConnection(v, ve, connPtr);
 	}
 	break;
     case 13:
-	if (EqualFold(p, nameLen, "if-none-match")) {
+	if (DmEqualFold(p, nameLen, "if-none-match")) {
 	    KeepFirst(&req->ifNoneMatch, v, n);
 	}
 	break;
     case 14:
-	if (EqualFold(p, nameLen, "content-length")) {
+	if (DmEqualFold(p, nameLen, "content-length")) {
 	    return ParseContentLength(v, n, req);
 	}
 	break;
     case 17:
-	if (EqualFold(p, nameLen, "transfer-encoding")) {
+	if (DmEqualFold(p, nameLen, "transfer-encoding")) {
 	    return ParseTransferEncoding(v, ve, req);
-	} else if (EqualFold(p, nameLen, "if-modified-since")) {
+	} else if (DmEqualFold(p, nameLen, "if-modified-since")) {
 	    KeepFirst(&req->ifModifiedSince, v, n);
 	}
 	break;
@@ -993,7 +993,7 @@ DmFindField(
 	return NULL;
     }
     for (i = 0; i < req->numHeaders; i++) {
-	if (EqualFold(req->fields[i].name.ptr, req->fields[i].name.len,
+	if (DmEqualFold(req->fields[i].name.ptr, req->fields[i].name.len,
 		lowerName)) {
 	    return &req->fields[i];
 	}

@@ -133,6 +133,7 @@ MODULE_SCOPE const DmField *DmFindField(const DmRequest *req,
  * that a head parsed unfinished at length `from' is worth parsing again.
  */
 
+MODULE_SCOPE int	DmEqualFold(const char *s, size_t n, const char *lower);
 MODULE_SCOPE int	DmHeadMayEnd(const char *buf, size_t from, size_t len);
 
 /*

@@ -48,5 +48,9 @@ Dustmote_Init(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::Pipeline", DmPipelineObjCmd,
 	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::Formparts", DmFormpartsObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::Defaults", DmDefaultsObjCmd,
+	    NULL, NULL);
     return Tcl_PkgProvide(interp, "dustmote", PACKAGE_VERSION);
 }

@@ -34,14 +34,17 @@
 
 enum {
     DM_READABLE = 1,
-    DM_WRITABLE = 2
+    DM_WRITABLE = 2,
+    DM_HANGUP = 4		/* The peer closed (or shut its side):
+				 * watched alone while input must wait. */
 };
 
 typedef void (DmWatchProc)(void *clientData, int events);
 
 typedef struct DmWatch {
     int fd;			/* The descriptor watched, -1 if none. */
-    int events;			/* DM_READABLE|DM_WRITABLE now asked for. */
+    int events;			/* DM_READABLE|DM_WRITABLE|DM_HANGUP now
+				 * asked for. */
     int registered;		/* In the kernel's set yet. */
     DmWatchProc *proc;		/* Called with the events that fired. */
     void *clientData;
@@ -140,6 +143,9 @@ MODULE_SCOPE int	DmFileOpenPath(const void *nativePath,
 MODULE_SCOPE int	DmFileTemp(char **pathPtr);
 MODULE_SCOPE int	DmFileWrite(int fd, const char *buf, size_t len);
 MODULE_SCOPE void	DmFileRemove(const char *path);
+MODULE_SCOPE const char *DmFileMap(const void *nativePath,
+			    uint64_t *lenPtr);
+MODULE_SCOPE void	DmFileUnmap(const char *addr, uint64_t len);
 
 /*
  *----------------------------------------------------------------
@@ -348,8 +354,6 @@ struct DmServer {
 				 * knows which requests came after its last
 				 * look for changes. */
     DmPipeline *pipeline;	/* Routes and filters, or NULL for none. */
-    Tcl_HashTable exchanges;	/* Requests with Tcl code, by id. */
-    uint64_t nextId;		/* The last request id given. */
     DmField *fields;		/* Room for -maxheaders fields of the head
 				 * being parsed (valid until a call into
 				 * Tcl, like the scratch buffer). */
@@ -467,6 +471,7 @@ MODULE_SCOPE int	DmConfigParse(Tcl_Interp *interp, DmConfig *cfg,
 			    Tcl_Obj **myaddrPtr, int *portPtr, int objc,
 			    Tcl_Obj *const objv[]);
 MODULE_SCOPE Tcl_Obj *	DmConfigValue(DmServer *srv, int option);
+MODULE_SCOPE Tcl_ObjCmdProc DmDefaultsObjCmd;
 
 MODULE_SCOPE void	DmConnAccept(void *clientData, int events);
 MODULE_SCOPE void	DmConnExpire(DmServer *srv, int64_t now);
@@ -577,6 +582,9 @@ MODULE_SCOPE int	DmExchangeFilter(DmConn *conn, const DmRequest *req,
 			    uint64_t fileOff, uint64_t fileLen);
 MODULE_SCOPE int	DmRespond(DmServer *srv, Tcl_Interp *interp,
 			    Tcl_Obj *idObj, Tcl_Obj *response);
+MODULE_SCOPE int	DmExchangeAddFile(Tcl_WideInt id, Tcl_Obj *path);
+MODULE_SCOPE Tcl_ObjCmdProc DmFormpartsObjCmd;
+MODULE_SCOPE Tcl_Obj *	DmFormList(const char *p, const char *end);
 MODULE_SCOPE int	DmOpenFileObj(Tcl_Obj *pathObj, DmFileInfo *infoPtr,
 			    int *statusPtr);
 MODULE_SCOPE Tcl_Obj *	DmUtf8Obj(const char *bytes, size_t len);

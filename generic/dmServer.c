@@ -379,7 +379,6 @@ FreeServer(
     if (srv->pipeline != NULL) {
 	DmPipelineFree(srv->pipeline);
     }
-    Tcl_DeleteHashTable(&srv->exchanges);
     DmLogFormatFree(srv->logFormat);
     DmConfigRetain(&srv->config, -1);
     free(srv);

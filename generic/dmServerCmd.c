@@ -56,7 +56,6 @@ NewServer(
     srv->root.fd = -1;
     srv->listen.fd = -1;
     srv->accessSink.srv = srv->errorSink.srv = srv;
-    Tcl_InitHashTable(&srv->exchanges, TCL_ONE_WORD_KEYS);
     return srv;
 }
 

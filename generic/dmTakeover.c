@@ -40,6 +40,7 @@ static Tcl_DriverWatchProc	TakeoverWatch;
 static Tcl_DriverGetHandleProc	TakeoverGetHandle;
 static Tcl_DriverClose2Proc	TakeoverClose;
 static Tcl_DriverBlockModeProc	TakeoverBlockMode;
+static DmFreeProc		TakeoverFree;
 
 static const Tcl_ChannelType takeoverType = {
     "dustmote",			/* Type name. */
@@ -158,7 +159,15 @@ TakeoverGetOption(
 	if (i == 0) {
 	    int err = DmNetError(t->fd);
 
-	    Tcl_DStringAppendElement(dsPtr, err ? Tcl_ErrnoMsg(err) : "");
+	    /*
+	     * Asked alone, the value is the message itself, not a list.
+	     */
+
+	    if (optionName == NULL) {
+		Tcl_DStringAppendElement(dsPtr, err ? Tcl_ErrnoMsg(err) : "");
+	    } else if (err) {
+		Tcl_DStringAppend(dsPtr, Tcl_ErrnoMsg(err), -1);
+	    }
 	    continue;
 	}
 	if (DmNetName(t->fd, i == 1, addr, &p) < 0) {
@@ -287,8 +296,32 @@ TakeoverClose(
     }
     DmWatchStop(&t->watch);
     DmNetClose(t->fd);
-    DmRetire(NULL, t);
+    DmRetire(TakeoverFree, t);
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TakeoverFree --
+ *
+ *	Frees a channel's state, once no call into the package can still
+ *	be using it.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Frees memory.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TakeoverFree(
+    void *ptr)
+{
+    Tcl_Free((char *) ptr);
 }
 
 /*

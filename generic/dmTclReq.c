@@ -42,6 +42,8 @@ struct DmExchange {
     int done;			/* Ended: its memory is retired. */
     Tcl_Obj *pending;		/* An answer given while the handler ran. */
     DmBody body;		/* The request body, for a handler. */
+    Tcl_Obj *files;		/* Files removed when it ends (the parts
+				 * dustmote::formdata wrote), or NULL. */
 };
 
 /*
@@ -64,10 +66,13 @@ typedef struct ThreadData {
     Tcl_Obj *keys[KEY_COUNT];
     Tcl_Obj *versions[2];	/* "HTTP/1.0", "HTTP/1.1". */
     Tcl_Encoding utf8, latin1;
+    Tcl_HashTable exchanges;	/* Live exchanges, by id. */
+    uint64_t lastId;		/* The last id given. */
 } ThreadData;
 
 static Tcl_ThreadDataKey dataKey;
 
+static int	FitsInBytes(const char *s, Tcl_Size len);
 static int	Dispatch(DmConn *conn, DmExchange *ex);
 static void	ExchangeFree(void *ptr);
 static void	Unhold(DmExchange *ex);
@@ -103,6 +108,7 @@ ThreadExit(
     Tcl_DecrRefCount(tsdPtr->versions[1]);
     Tcl_FreeEncoding(tsdPtr->utf8);
     Tcl_FreeEncoding(tsdPtr->latin1);
+    Tcl_DeleteHashTable(&tsdPtr->exchanges);
     tsdPtr->utf8 = NULL;
 }
 
@@ -123,6 +129,7 @@ GetThreadData(void)
 	Tcl_IncrRefCount(tsdPtr->versions[1]);
 	tsdPtr->utf8 = Tcl_GetEncoding(NULL, "utf-8");
 	tsdPtr->latin1 = Tcl_GetEncoding(NULL, "iso8859-1");
+	Tcl_InitHashTable(&tsdPtr->exchanges, TCL_ONE_WORD_KEYS);
 	Tcl_CreateThreadExitHandler(ThreadExit, tsdPtr);
     }
     return tsdPtr;
@@ -217,7 +224,11 @@ DmLatin1Obj(
  *
  *	The bytes a value stands for on the wire: a byte array (binary data,
  *	read with -translation binary or made by "binary format") as it is,
- *	anything else as the UTF-8 encoding of its string.
+ *	anything else as the UTF-8 encoding of its string.  A byte array
+ *	that also got a string form (it was printed, say) is still binary,
+ *	unless the string holds a character above U+00FF: then the byte
+ *	array was made from text, losing those characters, and the string is
+ *	what was meant.
  *
  * Results:
  *	The bytes, in *dsPtr (which the caller frees).
@@ -235,20 +246,55 @@ DmBytesOf(
 {
     static const Tcl_ObjType *byteArrayType = NULL;
     Tcl_Size len;
+    const char *s;
 
     if (byteArrayType == NULL) {
 	byteArrayType = Tcl_GetObjType("bytearray");
     }
     Tcl_DStringInit(dsPtr);
-    if (obj->typePtr == byteArrayType && obj->bytes == NULL) {
+    if (obj->typePtr == byteArrayType
+	    && (obj->bytes == NULL || FitsInBytes(obj->bytes, obj->length))) {
 	const unsigned char *b = Tcl_GetByteArrayFromObj(obj, &len);
 
 	Tcl_DStringAppend(dsPtr, (const char *) b, len);
-    } else {
-	const char *s = Tcl_GetStringFromObj(obj, &len);
-
-	Tcl_UtfToExternalDString(GetThreadData()->utf8, s, len, dsPtr);
+	return;
     }
+    s = Tcl_GetStringFromObj(obj, &len);
+    Tcl_UtfToExternalDString(GetThreadData()->utf8, s, len, dsPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FitsInBytes --
+ *
+ *	Whether a string holds no character above U+00FF.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FitsInBytes(
+    const char *s,
+    Tcl_Size len)
+{
+    Tcl_Size i;
+
+    for (i = 0; i < len; ) {
+	Tcl_UniChar ch = 0;
+
+	i += Tcl_UtfToUniChar(s + i, &ch);
+	if (ch > 0xff) {
+	    return 0;
+	}
+    }
+    return 1;
 }
 
 /*
@@ -274,29 +320,14 @@ QueryList(
     const char *target,
     size_t len)
 {
-    Tcl_Obj *list = Tcl_NewObj();
     const char *q = memchr(target, '?', len), *end = target + len, *hash;
-    DmSpan key, value;
-    char *tmp;
 
     if (q == NULL) {
-	return list;
+	return Tcl_NewObj();
     }
     q++;
     hash = memchr(q, '#', (size_t) (end - q));
-    if (hash != NULL) {
-	end = hash;
-    }
-    tmp = Tcl_Alloc((size_t) (end - q) + 1);
-    while (DmFormNext(&q, end, &key, &value)) {
-	size_t n = DmFormDecode(key.ptr, key.len, tmp);
-
-	Tcl_ListObjAppendElement(NULL, list, DmUtf8Obj(tmp, n));
-	n = DmFormDecode(value.ptr, value.len, tmp);
-	Tcl_ListObjAppendElement(NULL, list, DmUtf8Obj(tmp, n));
-    }
-    Tcl_Free(tmp);
-    return list;
+    return DmFormList(q, hash ? hash : end);
 }
 
 /*
@@ -527,7 +558,7 @@ DmExchangeStart(
     memset(ex, 0, sizeof(DmExchange));
     ex->conn = conn;
     ex->srv = srv;
-    ex->id = ++srv->nextId;
+    ex->id = ++GetThreadData()->lastId;
     ex->saved = DmSaveRequest(req);
     memcpy(ex->path, path, pathLen + 1);
     ex->pathLen = pathLen;
@@ -555,7 +586,7 @@ DmExchangeStart(
     {
 	int isNew;
 
-	Tcl_SetHashValue(Tcl_CreateHashEntry(&srv->exchanges,
+	Tcl_SetHashValue(Tcl_CreateHashEntry(&GetThreadData()->exchanges,
 		(char *) (intptr_t) ex->id, &isNew), ex);
     }
     if (ex->saved == NULL) {
@@ -868,6 +899,9 @@ Dispatch(
 	    return DmExchangeAnswer(ex, NULL, 500);
 	} else if (empty) {
 	    Tcl_DecrRefCount(result);
+	    if (ex->srv->closing) {
+		return DmExchangeAnswer(ex, NULL, 503);	/* None can come. */
+	    }
 	    DmExchangeHold(ex);		/* "$server respond" answers. */
 	    return 0;
 	} else {
@@ -1019,22 +1053,26 @@ ParseResponse(
 		return ResponseError(interp, Tcl_ObjPrintf("bad header name"
 			" \"%s\" in response", name));
 	    }
-	    Tcl_UtfToExternalDString(GetThreadData()->latin1, value,
-		    valueLen, &ds);
-	    for (k = 0; k < Tcl_DStringLength(&ds); k++) {
-		unsigned char c = (unsigned char) Tcl_DStringValue(&ds)[k];
+	    /*
+	     * Each character is sent as the byte of its code, so none may
+	     * be above U+00FF, nor a control character.
+	     */
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-		    break;
+	    Tcl_DStringInit(&ds);
+	    for (k = 0; k < valueLen; ) {
+		Tcl_UniChar ch = 0;
+		char byte;
+
+		k += Tcl_UtfToUniChar(value + k, &ch);
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ch > 0xff) {
+		    Tcl_DStringFree(&ds);
+		    return ResponseError(interp, Tcl_ObjPrintf("bad value for"
+			    " header \"%s\" in response: control characters"
+			    " and characters above U+00FF cannot be sent",
+			    name));
 		}
-	    }
-	    if (k < Tcl_DStringLength(&ds)
-		    || Tcl_NumUtfChars(value, valueLen)
-		    != Tcl_DStringLength(&ds)) {
-		Tcl_DStringFree(&ds);
-		return ResponseError(interp, Tcl_ObjPrintf("bad value for"
-			" header \"%s\" in response: control characters and"
-			" characters above U+00FF cannot be sent", name));
+		byte = (char) ch;
+		Tcl_DStringAppend(&ds, &byte, 1);
 	    }
 	    if (strcasecmp(name, "content-length") == 0
 		    || strcasecmp(name, "transfer-encoding") == 0
@@ -1395,12 +1433,21 @@ ExchangeEnd(
     }
     ex->done = 1;
     ex->held = 0;
-    hPtr = Tcl_FindHashEntry(&ex->srv->exchanges,
+    hPtr = Tcl_FindHashEntry(&GetThreadData()->exchanges,
 	    (char *) (intptr_t) ex->id);
     if (hPtr != NULL) {
 	Tcl_DeleteHashEntry(hPtr);
     }
     DmBodyFree(&ex->body);
+    if (ex->files != NULL) {
+	Tcl_Obj **f;
+	Tcl_Size n, i;
+
+	Tcl_ListObjGetElements(NULL, ex->files, &n, &f);
+	for (i = 0; i < n; i++) {
+	    DmFileRemove(Tcl_GetString(f[i]));
+	}
+    }
     DmRetire(ExchangeFree, ex);
 }
 
@@ -1424,7 +1471,7 @@ ExchangeFree(
     void *ptr)
 {
     DmExchange *ex = ptr;
-    Tcl_Obj *objs[6];
+    Tcl_Obj *objs[7];
     int i;
 
     objs[0] = ex->request;
@@ -1433,7 +1480,8 @@ ExchangeFree(
     objs[3] = ex->after;
     objs[4] = ex->allow;
     objs[5] = ex->pending;
-    for (i = 0; i < 6; i++) {
+    objs[6] = ex->files;
+    for (i = 0; i < 7; i++) {
 	if (objs[i] != NULL) {
 	    Tcl_DecrRefCount(objs[i]);
 	}
@@ -1475,10 +1523,12 @@ DmRespond(
     Response r;
 
     if (Tcl_GetWideIntFromObj(NULL, idObj, &id) == TCL_OK) {
-	hPtr = Tcl_FindHashEntry(&srv->exchanges, (char *) (intptr_t) id);
+	hPtr = Tcl_FindHashEntry(&GetThreadData()->exchanges,
+		(char *) (intptr_t) id);
     }
     ex = hPtr ? Tcl_GetHashValue(hPtr) : NULL;
-    if (ex == NULL || ex->takeover || ex->handler == NULL) {
+    if (ex == NULL || ex->srv != srv || ex->takeover
+	    || ex->handler == NULL) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		"no request \"%s\" waits for an answer", Tcl_GetString(idObj)));
 	Tcl_SetErrorCode(interp, "DUSTMOTE", "RESPOND", "UNKNOWN", NULL);
@@ -1629,6 +1679,17 @@ DmExchangeFilter(
 		&& len > 0) {
 	    if (Tcl_DictObjGet(NULL, r, Key(KEY_HEADERS), &h) == TCL_OK
 		    && h != NULL) {
+		if (Tcl_IsShared(response)) {
+		    /*
+		     * The filter kept the dict it was given.
+		     */
+
+		    Tcl_Obj *copy = Tcl_DuplicateObj(response);
+
+		    Tcl_IncrRefCount(copy);
+		    Tcl_DecrRefCount(response);
+		    response = copy;
+		}
 		Tcl_DictObjPut(NULL, response, Key(KEY_HEADERS), h);
 	    }
 	}
@@ -1739,4 +1800,42 @@ DmOpenFileObj(
 	return -1;
     }
     return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmExchangeAddFile --
+ *
+ *	Has a file removed when the exchange of a request id ends.
+ *
+ * Results:
+ *	1, or 0 if no exchange of that id is running (the caller keeps the
+ *	file).
+ *
+ * Side effects:
+ *	Records the path.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmExchangeAddFile(
+    Tcl_WideInt id,
+    Tcl_Obj *path)
+{
+    Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&GetThreadData()->exchanges,
+	    (char *) (intptr_t) id);
+    DmExchange *ex;
+
+    if (hPtr == NULL) {
+	return 0;
+    }
+    ex = Tcl_GetHashValue(hPtr);
+    if (ex->files == NULL) {
+	ex->files = Tcl_NewObj();
+	Tcl_IncrRefCount(ex->files);
+    }
+    Tcl_ListObjAppendElement(NULL, ex->files, path);
+    return 1;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #ifdef HAVE_LINUX_OPENAT2_H
 #   include <sys/syscall.h>
 #   include <linux/openat2.h>
@@ -660,4 +661,58 @@ DmFileRemove(
     const char *path)
 {
     unlink(path);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileMap, DmFileUnmap --
+ *
+ *	Map a whole file into memory, read-only (a spooled request body, to
+ *	be taken apart without reading it in), and unmap it.
+ *
+ * Results:
+ *	DmFileMap: the address (a valid empty string for an empty file)
+ *	with *lenPtr the size, or NULL with errno set.
+ *
+ * Side effects:
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+DmFileMap(
+    const void *nativePath,
+    uint64_t *lenPtr)
+{
+    struct stat st;
+    void *addr;
+    int fd = open((const char *) nativePath, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+	return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+	close(fd);
+	return NULL;
+    }
+    *lenPtr = (uint64_t) st.st_size;
+    if (st.st_size == 0) {
+	close(fd);
+	return "";
+    }
+    addr = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    return (addr == MAP_FAILED) ? NULL : (const char *) addr;
+}
+
+void
+DmFileUnmap(
+    const char *addr,
+    uint64_t len)
+{
+    if (len > 0) {
+	munmap((void *) addr, (size_t) len);
+    }
 }

@@ -182,6 +182,9 @@ Dispatch(
 	if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
 	    mask |= DM_WRITABLE;
 	}
+	if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+	    mask |= DM_HANGUP;
+	}
 	mask &= w->events;
 	if (mask) {
 	    w->proc(w->clientData, mask);
@@ -194,7 +197,7 @@ Dispatch(
  *
  * EpollMask --
  *
- *	Translates DM_READABLE/DM_WRITABLE into epoll's bits.
+ *	Translates DM_READABLE/DM_WRITABLE/DM_HANGUP into epoll's bits.
  *
  * Results:
  *	The epoll event mask.
@@ -210,7 +213,8 @@ EpollMask(
     int events)
 {
     return ((events & DM_READABLE) ? EPOLLIN | EPOLLRDHUP : 0)
-	    | ((events & DM_WRITABLE) ? EPOLLOUT : 0);
+	    | ((events & DM_WRITABLE) ? EPOLLOUT : 0)
+	    | ((events & DM_HANGUP) ? EPOLLRDHUP : 0);
 }
 
 /*

@@ -37,6 +37,11 @@ trap cleanup EXIT INT TERM
 mkdir "$work/www"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
 head -c 104857600 /dev/urandom >"$work/www/100m.bin"
+# A route answering 100 bytes from Tcl, installed by a -config script.
+cat >"$work/route.tcl" <<'EOF2'
+set ::hello "[string repeat x 99]\n"
+$server route /hello {apply {{request} {list status 200 body $::hello}}}
+EOF2
 
 # start LOGOPTION: starts the server, logging to a file or not at all.
 start() {
@@ -85,6 +90,9 @@ echo "| ka | 1 KiB file, keep-alive, 64 connections | $(run 64 /1k.bin) |"
 echo "| close | 1 KiB file, \`Connection: close\`, 64 connections | $(run 64 /1k.bin -H 'Connection: close') |"
 echo "| big | 100 MiB file, keep-alive, 4 connections | $(run 4 /100m.bin) |"
 echo "| c5k | 1 KiB file, keep-alive, 5,000 connections | $(run 5000 /1k.bin) |"
+stop
+start -config "$work/route.tcl"
+echo "| route | a Tcl route answering 100 bytes, keep-alive, 64 connections | $(run 64 /hello) |"
 stop
 start -accesslog ""
 echo "| ka, no log | as ka, with the access log off (the rows above log to a file) | $(run 64 /1k.bin) |"

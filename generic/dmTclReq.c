@@ -73,6 +73,7 @@ typedef struct ThreadData {
 static Tcl_ThreadDataKey dataKey;
 
 static int	FitsInBytes(const char *s, Tcl_Size len);
+static int	IsAscii(const char *s, Tcl_Size len);
 static int	Dispatch(DmConn *conn, DmExchange *ex);
 static void	ExchangeFree(void *ptr);
 static void	Unhold(DmExchange *ex);
@@ -179,9 +180,9 @@ Key(
 
 static Tcl_Obj *
 BytesObj(
-    Tcl_Encoding encoding,
     const char *bytes,
-    size_t len)
+    size_t len,
+    int latin1)
 {
     Tcl_DString ds;
     Tcl_Obj *obj;
@@ -195,7 +196,8 @@ BytesObj(
     if (i == len) {
 	return Tcl_NewStringObj(bytes, (Tcl_Size) len);	/* ASCII. */
     }
-    Tcl_ExternalToUtfDString(encoding, bytes, (Tcl_Size) len, &ds);
+    Tcl_ExternalToUtfDString(latin1 ? GetThreadData()->latin1
+	    : GetThreadData()->utf8, bytes, (Tcl_Size) len, &ds);
     obj = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
     Tcl_DStringFree(&ds);
     return obj;
@@ -206,7 +208,7 @@ DmUtf8Obj(
     const char *bytes,
     size_t len)
 {
-    return BytesObj(GetThreadData()->utf8, bytes, len);
+    return BytesObj(bytes, len, 0);
 }
 
 Tcl_Obj *
@@ -214,7 +216,46 @@ DmLatin1Obj(
     const char *bytes,
     size_t len)
 {
-    return BytesObj(GetThreadData()->latin1, bytes, len);
+    return BytesObj(bytes, len, 1);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * LowerObj --
+ *
+ *	A header name or host in lower case (ASCII letters only: the rest
+ *	are octets, kept as ISO 8859-1 characters).
+ *
+ * Results:
+ *	A new object.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+LowerObj(
+    const char *bytes,
+    size_t len)
+{
+    Tcl_Obj *obj = BytesObj(bytes, len, 1);
+    Tcl_Size n, k;
+    char *s = Tcl_GetStringFromObj(obj, &n);
+
+    /*
+     * A new object with only a string form: changed in place.  Bytes of
+     * characters beyond ASCII are all 0x80 or more, so untouched.
+     */
+
+    for (k = 0; k < n; k++) {
+	if (s[k] >= 'A' && s[k] <= 'Z') {
+	    s[k] += 32;
+	}
+    }
+    return obj;
 }
 
 /*
@@ -260,7 +301,43 @@ DmBytesOf(
 	return;
     }
     s = Tcl_GetStringFromObj(obj, &len);
+    if (IsAscii(s, len)) {
+	Tcl_DStringAppend(dsPtr, s, len);	/* The same in UTF-8. */
+	return;
+    }
     Tcl_UtfToExternalDString(GetThreadData()->utf8, s, len, dsPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsAscii --
+ *
+ *	Whether a string is all ASCII (Tcl's own form of NUL, C0 80, is
+ *	not).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+IsAscii(
+    const char *s,
+    Tcl_Size len)
+{
+    Tcl_Size i;
+
+    for (i = 0; i < len; i++) {
+	if ((unsigned char) s[i] >= 0x80) {
+	    return 0;
+	}
+    }
+    return 1;
 }
 
 /*
@@ -352,27 +429,13 @@ HeaderList(
     const DmRequest *req)
 {
     Tcl_Obj *list = Tcl_NewObj();
-    char lower[256];
     int i;
 
     for (i = 0; req->fields != NULL && i < req->numHeaders; i++) {
 	const DmField *f = &req->fields[i];
-	Tcl_Obj *name;
 
-	if (f->name.len <= sizeof(lower)) {
-	    size_t k;
-
-	    for (k = 0; k < f->name.len; k++) {
-		char c = f->name.ptr[k];
-
-		lower[k] = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
-	    }
-	    name = Tcl_NewStringObj(lower, (Tcl_Size) f->name.len);
-	} else {
-	    name = Tcl_NewStringObj(f->name.ptr, (Tcl_Size) f->name.len);
-	    Tcl_SetObjLength(name, Tcl_UtfToLower(Tcl_GetString(name)));
-	}
-	Tcl_ListObjAppendElement(NULL, list, name);
+	Tcl_ListObjAppendElement(NULL, list, LowerObj(f->name.ptr,
+		f->name.len));
 	Tcl_ListObjAppendElement(NULL, list,
 		DmLatin1Obj(f->value.ptr, f->value.len));
     }
@@ -403,45 +466,46 @@ BuildRequest(
     Tcl_Obj *params)
 {
     ThreadData *tsdPtr = GetThreadData();
-    DmServer *srv = conn->srv;
-    Tcl_Obj *d = Tcl_NewDictObj(), *host;
+    Tcl_Obj *const *keys = tsdPtr->keys;
+    Tcl_Obj *kv[28];
     const char *h = req->host.ptr, *colon;
-    size_t hostLen = req->host.len;
-
-    Tcl_DictObjPut(NULL, d, Key(KEY_METHOD), Tcl_NewStringObj(
-	    req->methodName.ptr, (Tcl_Size) req->methodName.len));
-    Tcl_DictObjPut(NULL, d, Key(KEY_PATH), DmUtf8Obj(ex->path, ex->pathLen));
-    Tcl_DictObjPut(NULL, d, Key(KEY_TARGET), Tcl_NewStringObj(
-	    req->target.ptr, (Tcl_Size) req->target.len));
-    Tcl_DictObjPut(NULL, d, Key(KEY_QUERY),
-	    QueryList(req->target.ptr, req->target.len));
-    Tcl_DictObjPut(NULL, d, Key(KEY_VERSION),
-	    tsdPtr->versions[req->versionMinor ? 1 : 0]);
-    Tcl_DictObjPut(NULL, d, Key(KEY_HEADERS), HeaderList(req));
-    Tcl_DictObjPut(NULL, d, Key(KEY_PEER), Tcl_NewStringObj(conn->peer, -1));
-    Tcl_DictObjPut(NULL, d, Key(KEY_PORT), Tcl_NewIntObj(conn->peerPort));
-    Tcl_DictObjPut(NULL, d, Key(KEY_PARAMS), params ? params : Tcl_NewObj());
-    Tcl_DictObjPut(NULL, d, Key(KEY_ID),
-	    Tcl_NewWideIntObj((Tcl_WideInt) ex->id));
+    size_t hostLen = h ? req->host.len : 0;
+    int n = 0;
 
     /*
-     * The host without its port, in lower case (an IPv6 literal keeps
-     * its brackets).
+     * The host without its port (an IPv6 literal keeps its brackets).
      */
 
-    if (h != NULL && hostLen > 0 && h[0] != '['
+    if (hostLen > 0 && h[0] != '['
 	    && (colon = memchr(h, ':', hostLen)) != NULL) {
 	hostLen = (size_t) (colon - h);
-    } else if (h != NULL && hostLen > 0 && h[0] == '['
+    } else if (hostLen > 0 && h[0] == '['
 	    && (colon = memchr(h, ']', hostLen)) != NULL) {
 	hostLen = (size_t) (colon - h) + 1;
     }
-    host = Tcl_NewStringObj(h ? h : "", (Tcl_Size) (h ? hostLen : 0));
-    Tcl_SetObjLength(host, Tcl_UtfToLower(Tcl_GetString(host)));
-    Tcl_DictObjPut(NULL, d, Key(KEY_HOST), host);
-    Tcl_DictObjPut(NULL, d, Key(KEY_ROOT), DmRootFor(srv, req)->path);
-    Tcl_DictObjPut(NULL, d, Key(KEY_BODY), Tcl_NewObj());
-    return d;
+
+    /*
+     * Made as a list of keys and values: a dict to any Tcl code that
+     * reads it, and cheaper when none does.
+     */
+
+#define PUT(key, value) (kv[n++] = keys[key], kv[n++] = (value))
+    PUT(KEY_METHOD, Tcl_NewStringObj(req->methodName.ptr,
+	    (Tcl_Size) req->methodName.len));
+    PUT(KEY_PATH, DmUtf8Obj(ex->path, ex->pathLen));
+    PUT(KEY_TARGET, DmLatin1Obj(req->target.ptr, req->target.len));
+    PUT(KEY_QUERY, QueryList(req->target.ptr, req->target.len));
+    PUT(KEY_VERSION, tsdPtr->versions[req->versionMinor ? 1 : 0]);
+    PUT(KEY_HEADERS, HeaderList(req));
+    PUT(KEY_PEER, Tcl_NewStringObj(conn->peer, -1));
+    PUT(KEY_PORT, Tcl_NewIntObj(conn->peerPort));
+    PUT(KEY_PARAMS, params ? params : Tcl_NewObj());
+    PUT(KEY_ID, Tcl_NewWideIntObj((Tcl_WideInt) ex->id));
+    PUT(KEY_HOST, LowerObj(h ? h : "", hostLen));
+    PUT(KEY_ROOT, DmRootFor(conn->srv, req)->path);
+    PUT(KEY_BODY, Tcl_NewObj());
+#undef PUT
+    return Tcl_NewListObj(n, kv);
 }
 
 /*
@@ -1017,28 +1081,47 @@ ParseResponse(
     Tcl_Obj *dict,
     Response *r)
 {
-    Tcl_Obj *v, **h;
+    Tcl_Obj *v, **h, **pairs, *found[KEY_COUNT];
     Tcl_Size n, i;
-    int kinds = 0, status = 200;
+    int kinds = 0, status = 200, k;
 
     memset(r, 0, sizeof(*r));
     Tcl_DStringInit(&r->fields);
     Tcl_DStringInit(&r->bytes);
     r->size = -1;
-    if (Tcl_DictObjSize(NULL, dict, &n) != TCL_OK) {
+
+    /*
+     * Read as a list of keys and values (the last of a repeated key
+     * counts, as in a dict): most responses are made with [list], and
+     * a hash table for a few keys would cost more than the scan.
+     */
+
+    if (Tcl_ListObjGetElements(NULL, dict, &n, &pairs) != TCL_OK || n % 2) {
 	return ResponseError(interp, Tcl_ObjPrintf(
 		"bad response \"%.200s\": must be a dict", Tcl_GetString(dict)));
     }
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_STATUS), &v) == TCL_OK
-	    && v != NULL && (Tcl_GetIntFromObj(NULL, v, &status) != TCL_OK
+    memset(found, 0, sizeof(found));
+    for (i = 0; i < n; i += 2) {
+	static const int responseKeys[] = {
+	    KEY_STATUS, KEY_HEADERS, KEY_BODY, KEY_FILE, KEY_CHANNEL, KEY_SIZE
+	};
+	const char *key = Tcl_GetString(pairs[i]);
+
+	for (k = 0; k < (int) (sizeof(responseKeys) / sizeof(int)); k++) {
+	    if (strcmp(key, keyNames[responseKeys[k]]) == 0) {
+		found[responseKeys[k]] = pairs[i + 1];
+		break;
+	    }
+	}
+    }
+    if ((v = found[KEY_STATUS]) != NULL && (Tcl_GetIntFromObj(NULL, v, &status) != TCL_OK
 	    || status < 200 || status > 599)) {
 	return ResponseError(interp, Tcl_ObjPrintf("bad status \"%s\" in"
 		" response: must be an integer from 200 to 599",
 		Tcl_GetString(v)));
     }
     r->status = status;
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_HEADERS), &v) == TCL_OK
-	    && v != NULL) {
+    if ((v = found[KEY_HEADERS]) != NULL) {
 	if (Tcl_ListObjGetElements(NULL, v, &n, &h) != TCL_OK || n % 2) {
 	    return ResponseError(interp, Tcl_NewStringObj("bad headers in"
 		    " response: must be a list of names and values", -1));
@@ -1092,21 +1175,18 @@ ParseResponse(
 	    Tcl_DStringFree(&ds);
 	}
     }
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_BODY), &v) == TCL_OK
-	    && v != NULL) {
+    if ((v = found[KEY_BODY]) != NULL) {
 	kinds++;
 	r->kind = BODY_BYTES;
 	Tcl_DStringFree(&r->bytes);
 	DmBytesOf(v, &r->bytes);
     }
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_FILE), &v) == TCL_OK
-	    && v != NULL) {
+    if ((v = found[KEY_FILE]) != NULL) {
 	kinds++;
 	r->kind = BODY_FILE;
 	r->file = v;
     }
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_CHANNEL), &v) == TCL_OK
-	    && v != NULL) {
+    if ((v = found[KEY_CHANNEL]) != NULL) {
 	int mode;
 
 	kinds++;
@@ -1125,8 +1205,7 @@ ParseResponse(
 	return ResponseError(interp, Tcl_NewStringObj("a response has at"
 		" most one of body, file and channel", -1));
     }
-    if (Tcl_DictObjGet(NULL, dict, Key(KEY_SIZE), &v) == TCL_OK
-	    && v != NULL && (Tcl_GetWideIntFromObj(NULL, v, &r->size) != TCL_OK
+    if ((v = found[KEY_SIZE]) != NULL && (Tcl_GetWideIntFromObj(NULL, v, &r->size) != TCL_OK
 	    || r->size < 0)) {
 	return ResponseError(interp, Tcl_ObjPrintf("bad size \"%s\" in"
 		" response: must be a non-negative integer", Tcl_GetString(v)));

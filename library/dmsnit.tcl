@@ -70,9 +70,12 @@ oo::class create ::dmsnit::httpd {
     }
 
     destructor {
-	my log {shutting down}
+	# Closing writes out the access log lines still buffered: they
+	# come before this one.  An object that never served (its create
+	# failed, say) has nothing to report.
 	if {$Server ne ""} {
 	    $Server close
+	    my log {shutting down}
 	}
     }
 
@@ -172,10 +175,7 @@ oo::class create ::dmsnit::httpd {
     #	in it gives the server object.
 
     method add-handler {route lambda} {
-	if {[string index $route 0] ne "/"} {
-	    return -code error -errorcode {DUSTMOTE VALUE route}\
-		    "bad route \"$route\": must start with /"
-	}
+	dustmote::LiteralPath $route route
 	dict set Handlers $route $lambda
 	if {$Server ne ""} {
 	    my Route $route
@@ -277,7 +277,8 @@ oo::class create ::dmsnit::httpd {
 	if {$Server eq ""} {
 	    return
 	}
-	set serverOption [dict get {-root -root -host -myaddr -port -port
+	# As in DustMote-Snit, -host and -port take effect at the next serve.
+	set serverOption [dict get {-root -root -host {} -port {}
 	    -default -default -verbose -accesslog -dirlists {} -tls {}
 	    -certfile {} -keyfile {}} $option]
 	if {$option eq "-verbose"} {

@@ -183,16 +183,34 @@ proc ::dustmote::SameText {given expected} {
 #	None.
 
 proc ::dustmote::add-handler {server path lambda} {
-    if {[string index $path 0] ne "/"} {
-	return -code error -errorcode {DUSTMOTE VALUE path}\
-		"bad path \"$path\": must start with /"
-    }
+    LiteralPath $path path
+
     if {[catch {llength $lambda} n] || $n < 2 || $n > 3
 	    || [llength [lindex $lambda 0]] != 1} {
 	return -code error -errorcode {DUSTMOTE VALUE lambda}\
 		"bad handler \"$lambda\": must be {channel body} as for apply"
     }
     $server route -takeover 1 $path [list ::dustmote::RunLambda $lambda]
+}
+
+# dustmote::LiteralPath --
+#
+#	Checks a handler's path, which is matched exactly: it must start
+#	with / and hold none of the characters that make a route pattern
+#	(* { }), which would match other paths too.
+#
+# Arguments:
+#	path	The path.
+#	what	Its name in the error (path, route).
+#
+# Results:
+#	None; an error with -errorcode {DUSTMOTE VALUE what}.
+
+proc ::dustmote::LiteralPath {path what} {
+    if {[string index $path 0] ne "/" || [regexp {[*{}]} $path]} {
+	return -code error -errorcode [list DUSTMOTE VALUE $what]\
+		"bad $what \"$path\": must start with / and hold no * { or }"
+    }
 }
 
 # dustmote::RunLambda --

@@ -2,18 +2,23 @@
 #
 # bench.sh --
 #
-#	dustmote's own load figures, printed as the README's table:
-#	    bench/bench.sh ?LAUNCHER? ?SECONDS?
+#	dustmote's load figures, printed as the README's table:
+#	    bench/bench.sh ?LAUNCHER? ?SECONDS? ?PEERS?
 #	LAUNCHER is the dustmote launcher to measure (default ./dustmote),
-#	SECONDS the length of each wrk run (default 5).  The server runs on
-#	CPU 0 and wrk on CPU 1 when taskset exists.  Needs wrk (Debian
-#	package wrk); without it, says so and exits 0.
+#	SECONDS the length of each wrk run (default 5), PEERS a list of other
+#	servers to measure on the same files in the same run, for comparison:
+#	"nginx lighttpd" (Debian packages nginx-light and lighttpd; one
+#	worker each, sendfile on, no access log; a peer that is not installed
+#	is left out).  The servers run one at a time on CPU 0 and wrk on
+#	CPU 1 when taskset exists.  Needs wrk (Debian package wrk); without
+#	it, says so and exits 0.
 #
 # Copyright (c) 2026 the dustmote developers.
 # See the file "LICENSE" for terms of use.
 
 launcher=${1:-./dustmote}
 secs=${2:-5}
+peers=${3:-}
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "bench: wrk is not installed (apt-get install wrk); nothing measured"
@@ -27,6 +32,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 work=$(mktemp -d /tmp/dustmote-bench.XXXXXX)
+chmod 755 "$work"
 pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
@@ -38,15 +44,30 @@ mkdir "$work/www"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
 head -c 104857600 /dev/urandom >"$work/www/100m.bin"
 # A route answering 100 bytes from Tcl, installed by a -config script.
-cat >"$work/route.tcl" <<'EOF2'
+cat >"$work/route.tcl" <<'EOF'
 set ::hello "[string repeat x 99]\n"
 $server route /hello {apply {{request} {list status 200 body $::hello}}}
-EOF2
+EOF
 
-# start LOGOPTION: starts the server, logging to a file or not at all.
+# waitport PORT: waits until something listens on the port.
+waitport() {
+    for _ in $(seq 50); do
+	if wrk -t1 -c1 -d1s "http://127.0.0.1:$1/1k.bin" 2>/dev/null \
+		| grep -q '^Requests/sec'; then
+	    return 0
+	fi
+	sleep 0.1
+    done
+    echo "bench: no server on port $1: $(tail -2 "$work/log")" >&2
+    exit 1
+}
+
+# start ?OPTIONS?: starts dustmote, logging to a file unless the options
+# say otherwise.
 start() {
     $server_cpu "$launcher" -root "$work/www" -port 0 -myaddr 127.0.0.1 \
-	-maxconnections 20000 "$@" >"$work/log" 2>&1 &
+	-maxconnections 20000 -accesslog "$work/access.log" "$@" \
+	>"$work/log" 2>&1 &
     pid=$!
     port=""
     for _ in $(seq 50); do
@@ -57,6 +78,51 @@ start() {
     done
     echo "bench: $launcher did not start: $(tail -2 "$work/log")" >&2
     exit 1
+}
+
+# startpeer NAME: starts nginx or lighttpd on the same files; 1 if the
+# peer is not installed.
+startpeer() {
+    port=19611
+    case $1 in
+    nginx)
+	command -v nginx >/dev/null 2>&1 || return 1
+	mkdir -p "$work/nginx/logs"
+	cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+master_process off;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 20000; }
+http {
+    access_log off; sendfile on; tcp_nopush on;
+    keepalive_requests 100000000;
+    default_type application/octet-stream;
+    server { listen 127.0.0.1:$port; root $work/www; }
+}
+EOF
+	$server_cpu nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" \
+	    >"$work/log" 2>&1 &
+	;;
+    lighttpd)
+	command -v lighttpd >/dev/null 2>&1 || return 1
+	cat >"$work/lighttpd.conf" <<EOF
+server.document-root = "$work/www"
+server.port = $port
+server.bind = "127.0.0.1"
+server.max-keep-alive-requests = 100000000
+server.max-fds = 40000
+server.max-connections = 20000
+mimetype.assign = ( ".bin" => "application/octet-stream" )
+EOF
+	$server_cpu lighttpd -D -f "$work/lighttpd.conf" >"$work/log" 2>&1 &
+	;;
+    *)
+	return 1 ;;
+    esac
+    pid=$!
+    waitport $port
 }
 
 stop() {
@@ -83,17 +149,53 @@ run() {
     [ -n "$errors" ] && printf ' (%s)' "$(echo $errors)"
 }
 
-echo "| workload | what | dustmote |"
-echo "|---|---|---|"
+# static: the four file workloads against the server started last, one
+# figure per line.
+static() {
+    run 64 /1k.bin; echo
+    run 64 /1k.bin -H 'Connection: close'; echo
+    run 4 /100m.bin; echo
+    run 5000 /1k.bin; echo
+}
+
 start
-echo "| ka | 1 KiB file, keep-alive, 64 connections | $(run 64 /1k.bin) |"
-echo "| close | 1 KiB file, \`Connection: close\`, 64 connections | $(run 64 /1k.bin -H 'Connection: close') |"
-echo "| big | 100 MiB file, keep-alive, 4 connections | $(run 4 /100m.bin) |"
-echo "| c5k | 1 KiB file, keep-alive, 5,000 connections | $(run 5000 /1k.bin) |"
+static >"$work/dustmote"
 stop
 start -config "$work/route.tcl"
-echo "| route | a Tcl route answering 100 bytes, keep-alive, 64 connections | $(run 64 /hello) |"
+route=$(run 64 /hello)
 stop
 start -accesslog ""
-echo "| ka, no log | as ka, with the access log off (the rows above log to a file) | $(run 64 /1k.bin) |"
+nolog=$(run 64 /1k.bin)
 stop
+names="dustmote"
+for peer in $peers; do
+    if startpeer "$peer"; then
+	static >"$work/$peer"
+	stop
+	names="$names $peer"
+    fi
+done
+
+# The table: a row a workload, a column a server.
+head="| workload | what |"
+rule="|---|---|"
+for name in $names; do
+    head="$head $name |"
+    rule="$rule---|"
+done
+echo "$head"
+echo "$rule"
+n=0
+for row in "ka|1 KiB file, keep-alive, 64 connections" \
+	"close|1 KiB file, \`Connection: close\`, 64 connections" \
+	"big|100 MiB file, keep-alive, 4 connections" \
+	"c5k|1 KiB file, keep-alive, 5,000 connections"; do
+    n=$((n + 1))
+    line="| ${row%%|*} | ${row#*|} |"
+    for name in $names; do
+	line="$line $(sed -n "${n}p" "$work/$name") |"
+    done
+    echo "$line"
+done
+echo "| route | a Tcl route answering 100 bytes, keep-alive, 64 connections | $route |"
+echo "| ka, no log | as ka, with dustmote's access log off (the rows above log to a file) | $nolog |"

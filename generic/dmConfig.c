@@ -402,17 +402,23 @@ ParseOther(
 	}
 	for (i = 0; i < n; i += 2) {
 	    const char *name = Tcl_GetStringFromObj(v[i], &len);
+	    int literal = (len > 2 && name[0] == '[' && name[len - 1] == ']');
 
-	    for (k = 0; k < len; k++) {
+	    /*
+	     * Letters, digits, '.' and '-'; an IPv6 literal also ':'
+	     * between its brackets.
+	     */
+
+	    for (k = literal; k < len - literal; k++) {
 		char c = name[k];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 			|| (c >= '0' && c <= '9') || c == '.' || c == '-'
-			|| c == '[' || c == ']' || c == ':')) {
+			|| (literal && c == ':'))) {
 		    break;
 		}
 	    }
-	    if (len == 0 || k < len || len > 255) {
+	    if (len == 0 || k < len - literal || len > 255) {
 		return ValueError(interp, option, value, "a host name is"
 			" letters, digits, \".\" and \"-\" (or an IPv6"
 			" literal in brackets), without a port");

@@ -1662,6 +1662,8 @@ DmConnExpire(
 		DmRequest req;		/* Its first line, if it arrived. */
 
 		FirstLine(conn->in, conn->inLen, &req);
+		DmLogEvent(srv, conn->peer, "request not complete within %d"
+			" ms; 408 sent", srv->config.timeouts[which]);
 		DmConnError(conn, 408, 0, &req, NULL, NULL, 0);
 		continue;
 	    }

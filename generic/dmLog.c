@@ -450,6 +450,30 @@ FillInfo(
 	    info->protocol.ptr = req->requestLine.ptr + req->requestLine.len
 		    - 8;
 	    info->protocol.len = 8;
+	} else {
+	    /*
+	     * A refused line still says what was asked: its words, split
+	     * at the first and last space.
+	     */
+
+	    const char *p = req->requestLine.ptr;
+	    const char *end = p + req->requestLine.len;
+	    const char *first = memchr(p, ' ', req->requestLine.len), *last;
+
+	    for (last = end; last > p && last[-1] != ' '; last--) {
+		/* Back to the last space. */
+	    }
+	    info->method.ptr = p;
+	    info->method.len = (size_t) ((first ? first : end) - p);
+	    if (first != NULL) {
+		info->target.ptr = first + 1;
+		info->target.len = (size_t) ((last - 1 > first ? last - 1
+			: end) - info->target.ptr);
+		if (last - 1 > first) {
+		    info->protocol.ptr = last;
+		    info->protocol.len = (size_t) (end - last);
+		}
+	    }
 	}
     }
 }
@@ -858,6 +882,9 @@ SinkWrite(
 	sink->buf = NULL;
 	sink->len = sink->cap = 0;
 	Tcl_Write(sink->chan, buf, (Tcl_Size) len);
+	if (sink->kind == DM_SINK_FILE) {
+	    Tcl_Flush(sink->chan);	/* Seen by tail -f: a write a batch. */
+	}
 	if (sink->buf == NULL && cap <= DM_LOG_BUFFER) {
 	    sink->buf = buf;		/* Kept for the next lines. */
 	    sink->cap = cap;
@@ -1030,6 +1057,16 @@ DmLogSetTarget(
     Tcl_Channel file = NULL;
 
     if (kind == DM_SINK_FILE) {
+	/*
+	 * Kept as an absolute name, so that reopenlog opens the same file
+	 * whatever the current directory is by then.
+	 */
+
+	Tcl_Obj *absolute = Tcl_FSGetNormalizedPath(NULL, value);
+
+	if (absolute != NULL) {
+	    value = absolute;
+	}
 	file = Tcl_FSOpenFileChannel(interp, value, "a", 0644);
 	if (file == NULL) {
 	    Tcl_SetErrorCode(interp, "DUSTMOTE", "LOG", Tcl_ErrnoId(), NULL);
@@ -1167,20 +1204,37 @@ DmLogEvent(
     ...)
 {
     DmLogSink *sink = &srv->errorSink;
-    char line[1024];
+    char raw[1024], line[4 * 1024];
     va_list ap;
-    int n, max = (int) sizeof(line);
+    int n, i, rawLen, max = (int) sizeof(raw);
 
     if (sink->kind == DM_SINK_NONE) {
 	return;
     }
     DmReplyClock(srv);
-    n = snprintf(line, (size_t) max, "[%s] %s: ", srv->logDate, peer);
+    n = snprintf(raw, (size_t) max, "[%s] %s: ", srv->logDate, peer);
     va_start(ap, format);
-    n += vsnprintf(line + n, (size_t) (max - n - 1), format, ap);
+    n += vsnprintf(raw + n, (size_t) (max - n - 1), format, ap);
     va_end(ap);
     if (n > max - 2) {
 	n = max - 2;
+    }
+
+    /*
+     * A message may quote what a client sent (a handler's error, say):
+     * control characters are escaped, so it stays one line and cannot
+     * pass for another.
+     */
+
+    rawLen = n;
+    for (i = 0, n = 0; i < rawLen; i++) {
+	unsigned char c = (unsigned char) raw[i];
+
+	if (c < 0x20 || c == 0x7f) {
+	    n += sprintf(line + n, "\\x%02x", c);
+	} else {
+	    line[n++] = (char) c;
+	}
     }
     if (sink->kind == DM_SINK_COMMAND) {
 	if (sink->records == NULL) {

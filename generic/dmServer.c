@@ -131,8 +131,9 @@ DmServerConfigure(
     if (format != NULL) {
 	DmLogFormatFree(srv->logFormat);
 	srv->logFormat = format;
-	srv->logTimed = DmLogFormatTimed(format);
     }
+    srv->logTimed = DmLogFormatTimed(srv->logFormat)
+	    || srv->accessSink.kind == DM_SINK_COMMAND;	/* Its "duration". */
     if (fields != NULL) {
 	free(srv->fields);
 	srv->fields = fields;

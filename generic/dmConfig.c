@@ -615,7 +615,7 @@ DmConfigValue(
  *
  *	Implements "::dustmote::Defaults": every option of dustmote::serve
  *	with its default value (-root the current directory, -myaddr empty
- *	for all addresses, -port 0), for the launcher's -help.
+ *	for all addresses), for the launcher's -help.
  *
  * Results:
  *	A standard Tcl result: a dict.
@@ -645,6 +645,7 @@ DmDefaultsObjCmd(
     srv = (DmServer *) Tcl_Alloc(sizeof(DmServer));
     memset(srv, 0, sizeof(DmServer));
     DmConfigDefaults(&srv->config, Tcl_NewStringObj(".", 1));
+    srv->boundPort = DM_DEFAULT_PORT;
     DmConfigRetain(&srv->config, 1);
     dict = Tcl_NewDictObj();
     for (i = 0; i < OPT_COUNT; i++) {

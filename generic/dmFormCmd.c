@@ -4,7 +4,7 @@
  *	Form data as Tcl values: the query of a target, and the body of a
  *	form post (application/x-www-form-urlencoded or multipart/form-
  *	data) for dustmote::formdata, whose policy (where the body is, which
- *	request it belongs to) is in library/dustmote.tcl.  The decoding is
+ *	request it belongs to) is in library/helpers.tcl.  The decoding is
  *	dmForm.c's; this file makes the values and writes uploaded files.
  *
  * Copyright (c) 2026 the dustmote developers.

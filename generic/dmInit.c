@@ -16,9 +16,11 @@
  *
  *	Initialises the package in an interpreter: the C commands
  *	dustmote::serve, dustmote::pump, dustmote::mimetype,
- *	dustmote::onsignal and dustmote::setuser, and dustmote::Pipeline,
- *	which the Tcl part of the package (library/dustmote.tcl, sourced by
- *	the package index after this) uses to install routes and filters.
+ *	dustmote::onsignal and dustmote::setuser, and the ones the Tcl part
+ *	of the package (library/, sourced by the package index after this)
+ *	builds on: dustmote::Pipeline installs routes and filters,
+ *	dustmote::Formparts decodes forms, dustmote::Defaults gives the
+ *	option defaults.
  *
  * Results:
  *	A standard Tcl result.

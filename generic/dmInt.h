@@ -462,6 +462,7 @@ MODULE_SCOPE int	DmServerConfigure(Tcl_Interp *interp, DmServer *srv,
  * The options (generic/dmConfig.c).
  */
 
+#define DM_DEFAULT_PORT	8080	/* dustmote::serve without -port. */
 MODULE_SCOPE void	DmConfigDefaults(DmConfig *cfg, Tcl_Obj *root);
 MODULE_SCOPE void	DmConfigRetain(DmConfig *cfg, int delta);
 MODULE_SCOPE int	DmConfigOption(Tcl_Interp *interp, Tcl_Obj *name,

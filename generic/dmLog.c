@@ -172,11 +172,11 @@ DmLogFormatCompile(
 	    }
 	    op->kind = OP_HEADER;
 	    op->text = out;
+	    op->len = (size_t) (close - p - 1);
 	    for (p++; p < close; p++) {
 		*out++ = (*p >= 'A' && *p <= 'Z') ? (char) (*p + 32) : *p;
 	    }
 	    *out++ = '\0';
-	    op->len = (size_t) (close - op->text);
 	    p = close + 2;
 	    fmt->numOps++;
 	    continue;

@@ -3,7 +3,7 @@
  *
  *	Matching requests against a server's routes and filters.  The
  *	tables and their policy (which route is the most specific, in what
- *	order filters run) live in Tcl (library/dustmote.tcl): "$server
+ *	order filters run) live in Tcl (library/route.tcl): "$server
  *	route" and "$server filter" keep them and hand the ordered result to
  *	"dustmote::Pipeline", which compiles it here.  Matching is in C
  *	because it runs for every request.
@@ -26,6 +26,15 @@ enum {
     SEG_LITERAL,		/* Matches itself. */
     SEG_PARAM			/* Matches any one non-empty segment. */
 };
+
+/*
+ * The most segments a pattern may have (what MatchPath keeps on its
+ * stack), and its text for the error message.
+ */
+
+#define DM_ROUTE_MAX_SEGS	64
+#define STRINGIFY(x)		STRINGIFY1(x)
+#define STRINGIFY1(x)		#x
 
 typedef struct Segment {
     int kind;
@@ -88,6 +97,10 @@ CompilePattern(
     }
     for (const char *q = p; q < end; q++) {
 	max += (*q == '/');
+    }
+    if (max > DM_ROUTE_MAX_SEGS + 1) {
+	why = "it has more than " STRINGIFY(DM_ROUTE_MAX_SEGS) " segments";
+	goto bad;
     }
     rule->segs = (Segment *) Tcl_Alloc(sizeof(Segment) * (size_t) max);
     rule->numSegs = 0;
@@ -406,12 +419,9 @@ MatchPath(
     Tcl_Obj **partsPtr)
 {
     const char *p = path + 1, *end = path + pathLen;
-    const char *starts[64], *ends[64];
+    const char *starts[DM_ROUTE_MAX_SEGS], *ends[DM_ROUTE_MAX_SEGS];
     int i;
 
-    if (rule->numSegs > 64) {
-	return 0;
-    }
     for (i = 0; i < rule->numSegs; i++) {
 	const Segment *seg = &rule->segs[i];
 	const char *s = p;

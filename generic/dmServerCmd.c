@@ -4,7 +4,7 @@
  *	The "dustmote::serve" command and the handle commands it makes:
  *	cget, configure, stats, reopenlog, close, respond, and route and
  *	filter, whose tables and policy are kept in Tcl
- *	(library/dustmote.tcl).
+ *	(library/route.tcl).
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -87,7 +87,7 @@ DmServeObjCmd(
     DmServer *srv;
     DmConfig cfg;
     Tcl_Obj *myaddr = NULL, *name, *cwd, *defaults, *serverName;
-    int port = 8080, fd, code;
+    int port = DM_DEFAULT_PORT, fd, code;
 
     cwd = Tcl_FSGetCwd(interp);		/* A reference we own. */
     if (cwd == NULL) {

@@ -946,9 +946,9 @@ Dispatch(
 	    if (result != NULL && !empty) {
 		Tcl_Interp *interp = ex->srv->interp;
 
-		Tcl_SetObjResult(interp, Tcl_ObjPrintf("request %llu was"
-			" answered twice: by \"respond\" and by its"
-			" handler's result", (unsigned long long) ex->id));
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf("request %"
+			TCL_LL_MODIFIER "d was answered twice: by \"respond\""
+			" and by its handler's result", (Tcl_WideInt) ex->id));
 		Tcl_SetErrorCode(interp, "DUSTMOTE", "RESPOND", "TWICE",
 			NULL);
 		Tcl_BackgroundException(interp, TCL_ERROR);
@@ -1681,8 +1681,8 @@ DmExchangeFilter(
     DmExchange *ex = conn->ex;
     DmServer *srv = conn->srv;
     Tcl_Interp *interp = srv->interp;
-    Tcl_Obj *headers = Tcl_NewObj(), *response = Tcl_NewDictObj(), **f;
-    Tcl_DString framing, fields, newHead;
+    Tcl_Obj *headers, *response, **f;
+    Tcl_DString framing, fields, original, newHead;
     const char *p = memchr(head, '\n', headLen), *end = head + headLen;
     char *bodyCopy = NULL;
     Tcl_Size n, i;
@@ -1703,8 +1703,12 @@ DmExchangeFilter(
      * the filters.
      */
 
+    headers = Tcl_NewObj();
+    response = Tcl_NewDictObj();
+
     Tcl_DStringInit(&framing);
     Tcl_DStringInit(&fields);
+    Tcl_DStringInit(&original);
     while (p != NULL && p + 1 < end) {
 	const char *line = p + 1, *colon, *eol;
 
@@ -1723,6 +1727,7 @@ DmExchangeFilter(
 		    && strncasecmp(line, "connection", 10) == 0)) {
 		Tcl_DStringAppend(&framing, line, (Tcl_Size) (eol + 1 - line));
 	    } else if (!(nameLen == 4 && strncasecmp(line, "date", 4) == 0)) {
+		Tcl_DStringAppend(&original, line, (Tcl_Size) (eol + 1 - line));
 		Tcl_ListObjAppendElement(NULL, headers,
 			DmLatin1Obj(line, nameLen));
 		Tcl_ListObjAppendElement(NULL, headers, DmLatin1Obj(colon + 2,
@@ -1748,6 +1753,7 @@ DmExchangeFilter(
 	    Tcl_DecrRefCount(response);
 	    Tcl_DStringFree(&framing);
 	    Tcl_DStringFree(&fields);
+	    Tcl_DStringFree(&original);
 	    free(bodyCopy);
 	    if (fileFd >= 0) {
 		DmFileClose(fileFd);
@@ -1793,6 +1799,8 @@ DmExchangeFilter(
 		    Tcl_GetString(Tcl_GetObjResult(interp)));
 	    Tcl_BackgroundException(interp, TCL_ERROR);
 	    Tcl_ResetResult(interp);
+	    Tcl_DStringAppend(&fields, Tcl_DStringValue(&original),
+		    Tcl_DStringLength(&original));	/* As it was made. */
 	} else {
 	    Tcl_DStringAppend(&fields, Tcl_DStringValue(&checked.fields),
 		    Tcl_DStringLength(&checked.fields));
@@ -1811,6 +1819,7 @@ DmExchangeFilter(
     Tcl_DStringFree(&newHead);
     Tcl_DStringFree(&framing);
     Tcl_DStringFree(&fields);
+    Tcl_DStringFree(&original);
     Tcl_DecrRefCount(response);
     free(bodyCopy);
     return result;

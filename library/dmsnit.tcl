@@ -312,7 +312,9 @@ oo::class create ::dmsnit::httpd {
     }
 
     method AccessLine {entry} {
-	my log "[dict get $entry status] [dict get $entry target]"
+	# Installed only with -verbose on; printed even if it was just
+	# turned off, as the lines gathered before are handed over then.
+	puts stdout "[dict get $entry status] [dict get $entry target]"
     }
 }
 

@@ -122,7 +122,9 @@ proc ::dustmote::Filter {server args} {
 	set kept [lmap f $filters {
 	    if {[dict get $f when] eq $when
 		    && [dict get $f pattern] eq $pattern
-		    && ($command eq "" || [dict get $f command] eq $command)} {
+		    && ($command eq "" || [dict get $f command] eq $command)
+		    && (![dict exists $opts -method]
+			|| [dict get $f methods] eq [dict get $opts -method])} {
 		continue
 	    }
 	    set f
@@ -240,7 +242,8 @@ proc ::dustmote::RouteSpec {r} {
 #	Patterns are compared segment by segment from the left: a literal
 #	segment is more specific than a {name} part, which is more specific
 #	than a final "*"; where one pattern is the other's beginning, the
-#	longer one is more specific.  At equal specificity, a route that
+#	longer one is more specific, unless it only adds a final "*" ("/a"
+#	before "/a/*", which also takes /a).  At equal specificity, a route that
 #	names its methods comes before one that takes all, then the one
 #	added first.
 
@@ -252,11 +255,7 @@ proc ::dustmote::CompareRoutes {a b} {
     set ka [Specificity [dict get $a pattern]]
     set kb [Specificity [dict get $b pattern]]
     foreach x $ka y $kb {
-	if {$x eq ""} {
-	    return 1
-	} elseif {$y eq ""} {
-	    return -1
-	} elseif {$x != $y} {
+	if {$x != $y} {
 	    return [expr {$x > $y ? -1 : 1}]
 	}
     }
@@ -269,10 +268,13 @@ proc ::dustmote::CompareRoutes {a b} {
 }
 
 proc ::dustmote::Specificity {pattern} {
-    return [lmap seg [lrange [split $pattern /] 1 end] {
+    # A literal segment 2, a {name} 1, "*" 0; the end of the pattern
+    # 0.5: a pattern that goes on comes first, unless with "*" only.
+    set key [lmap seg [lrange [split $pattern /] 1 end] {
 	expr {$seg eq "*" ? 0 : [regexp {^\{[A-Za-z_][A-Za-z0-9_]*\}$} $seg]
 		? 1 : 2}
     }]
+    return [lappend key 0.5]
 }
 
 # dustmote::Install --

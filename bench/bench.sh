@@ -159,7 +159,7 @@ static() {
 }
 
 start
-static >"$work/dustmote"
+static >"$work/figures.dustmote"
 stop
 start -config "$work/route.tcl"
 route=$(run 64 /hello)
@@ -170,7 +170,7 @@ stop
 names="dustmote"
 for peer in $peers; do
     if startpeer "$peer"; then
-	static >"$work/$peer"
+	static >"$work/figures.$peer"
 	stop
 	names="$names $peer"
     fi
@@ -193,7 +193,7 @@ for row in "ka|1 KiB file, keep-alive, 64 connections" \
     n=$((n + 1))
     line="| ${row%%|*} | ${row#*|} |"
     for name in $names; do
-	line="$line $(sed -n "${n}p" "$work/$name") |"
+	line="$line $(sed -n "${n}p" "$work/figures.$name") |"
     done
     echo "$line"
 done

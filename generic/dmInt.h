@@ -292,6 +292,7 @@ typedef struct DmLogSink {
     int writing;		/* Inside a write: what Tcl code it runs
 				 * logs waits for the next write, never
 				 * enters it. */
+    int released;		/* DmLogSinkFree ran (while it wrote). */
 } DmLogSink;
 
 /*

@@ -885,12 +885,12 @@ SinkWrite(
 	if (sink->kind == DM_SINK_FILE) {
 	    Tcl_Flush(sink->chan);	/* Seen by tail -f: a write a batch. */
 	}
-	if (sink->buf == NULL && cap <= DM_LOG_BUFFER) {
+	if (sink->buf == NULL && cap <= DM_LOG_BUFFER && !sink->released) {
 	    sink->buf = buf;		/* Kept for the next lines. */
 	    sink->cap = cap;
 	} else {
-	    free(buf);			/* Lines came meanwhile, or a burst
-					 * grew it: not kept. */
+	    free(buf);			/* Lines came meanwhile, a burst grew
+					 * it, or the server went: not kept. */
 	}
     } else {
 	sink->len = 0;
@@ -1282,4 +1282,5 @@ DmLogSinkFree(
     free(sink->buf);
     sink->buf = NULL;
     sink->len = sink->cap = 0;
+    sink->released = 1;		/* A write under way keeps nothing. */
 }

@@ -29,7 +29,9 @@ package require dustmote
 
 proc bgerror {trouble} {puts stdout "bgerror: $trouble"}
 
-set server [dustmote::serve -root $root -default $default -port $port]
+# The original served every file below root, dot files too.
+set server [dustmote::serve -root $root -default $default -port $port \
+	-dotfiles allow]
 puts stdout "dustmote: serving $root on [dustmote::url $server]"
 flush stdout
 

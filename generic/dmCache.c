@@ -39,6 +39,8 @@ struct DmCacheEntry {
 				 * never. */
     int64_t checkedMs;		/* When it was last known current. */
     char lastModified[DM_HTTP_DATE_LEN + 1];
+    char etag[DM_ETAG_MAX];	/* Its entity-tag, etagLen bytes. */
+    size_t etagLen;
     char data[1];		/* info.size bytes. */
 };
 
@@ -476,6 +478,8 @@ DmCachePut(
     e->epoch = ticket.epoch;
     e->checkedMs = DmNowMs();
     DmFormatHttpDate(infoPtr->mtime, e->lastModified);
+    e->etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
+	    e->etag);
     memcpy(e->data, data, size);
     e->prev = NULL;
     e->next = cache->head;
@@ -519,12 +523,13 @@ DmCacheCounts(
 /*
  *----------------------------------------------------------------------
  *
- * DmCacheLastModified --
+ * DmCacheLastModified, DmCacheETag --
  *
- *	The entry's Last-Modified date, formatted when it was stored.
+ *	The entry's Last-Modified date and entity-tag, formatted when it was
+ *	stored.
  *
  * Results:
- *	DM_HTTP_DATE_LEN characters.
+ *	DM_HTTP_DATE_LEN characters; the tag, with its length in *lenPtr.
  *
  * Side effects:
  *	None.
@@ -537,4 +542,13 @@ DmCacheLastModified(
     const DmCacheEntry *entry)
 {
     return entry->lastModified;
+}
+
+const char *
+DmCacheETag(
+    const DmCacheEntry *entry,
+    size_t *lenPtr)
+{
+    *lenPtr = entry->etagLen;
+    return entry->etag;
 }

@@ -40,11 +40,12 @@ typedef struct OptionSpec {
 
 enum {
     OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_DEFAULT, OPT_DEFERACCEPT,
-    OPT_ERRORLOG, OPT_ERRORPAGES, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT,
-    OPT_HEADTIMEOUT, OPT_KEEPALIVETIMEOUT, OPT_LOGFORMAT, OPT_MAXBODY,
-    OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
-    OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT,
-    OPT_SERVERNAME, OPT_VHOSTS, OPT_COUNT
+    OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES, OPT_FOLLOWSYMLINKS,
+    OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT, OPT_KEEPALIVETIMEOUT,
+    OPT_LOGFORMAT, OPT_MAXAGE, OPT_MAXBODY, OPT_MAXCONNECTIONS,
+    OPT_MAXHEADERS, OPT_MAXHEADERSIZE, OPT_MAXRANGES, OPT_MAXREQUESTLINE,
+    OPT_MYADDR, OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME,
+    OPT_VHOSTS, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -53,17 +54,20 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    INT64_MAX / 2},
     [OPT_DEFAULT] =	{"-default", KIND_OTHER, 0, 0, 0},
     [OPT_DEFERACCEPT] =	{"-deferaccept", KIND_BOOL, AT(deferAccept), 0, 1},
+    [OPT_DOTFILES] =	{"-dotfiles", KIND_OTHER, 0, 0, 0},
     [OPT_ERRORLOG] =	{"-errorlog", KIND_OTHER, 0, 0, 0},
     [OPT_ERRORPAGES] =	{"-errorpages", KIND_OTHER, 0, 0, 0},
     [OPT_FOLLOWSYMLINKS] = {"-followsymlinks", KIND_BOOL,
 			    AT(followSymlinks), 0, 1},
     [OPT_HANDLERTIMEOUT] = {"-handlertimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_HANDLER]), 1, DAY_MS},
+    [OPT_HEADERS] =	{"-headers", KIND_OTHER, 0, 0, 0},
     [OPT_HEADTIMEOUT] =	{"-headtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_HEAD]), 1, DAY_MS},
     [OPT_KEEPALIVETIMEOUT] = {"-keepalivetimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_IDLE]), 1, DAY_MS},
     [OPT_LOGFORMAT] =	{"-logformat", KIND_OTHER, 0, 0, 0},
+    [OPT_MAXAGE] =	{"-maxage", KIND_INT, AT(maxAge), -1, 315360000},
     [OPT_MAXBODY] =	{"-maxbody", KIND_WIDE, AT(maxBody), 0,
 			    INT64_MAX / 2},
     [OPT_MAXCONNECTIONS] = {"-maxconnections", KIND_INT,
@@ -72,6 +76,8 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    1, 100000},
     [OPT_MAXHEADERSIZE] = {"-maxheadersize", KIND_SIZE,
 			    AT(limits.maxHeadSize), 256, 16777216},
+    [OPT_MAXRANGES] =	{"-maxranges", KIND_INT, AT(maxRanges), 1,
+			    DM_MAX_RANGES},
     [OPT_MAXREQUESTLINE] = {"-maxrequestline", KIND_SIZE,
 			    AT(limits.maxRequestLine), 64, 16777216},
     [OPT_MYADDR] =	{"-myaddr", KIND_OTHER, 0, 0, 0},
@@ -113,6 +119,8 @@ DmConfigDefaults(
     cfg->logFormat = Tcl_NewStringObj("common", -1);
     cfg->deferAccept = 1;
     cfg->maxConnections = 10000;
+    cfg->maxRanges = 16;
+    cfg->maxAge = -1;
     cfg->limits.maxRequestLine = 8192;
     cfg->limits.maxHeadSize = 16384;
     cfg->limits.maxHeaders = 100;
@@ -147,7 +155,7 @@ DmConfigRetain(
     DmConfig *cfg,
     int delta)
 {
-    Tcl_Obj *objs[8];
+    Tcl_Obj *objs[9];
     int i;
 
     objs[0] = cfg->root;
@@ -158,7 +166,8 @@ DmConfigRetain(
     objs[5] = cfg->logFormat;
     objs[6] = cfg->vhosts;
     objs[7] = cfg->errorPages;
-    for (i = 0; i < 8; i++) {
+    objs[8] = cfg->headers;
+    for (i = 0; i < 9; i++) {
 	if (objs[i] == NULL) {
 	    continue;
 	}
@@ -314,6 +323,51 @@ ParseOther(
 	}
 	DmLogFormatFree(fmt);
 	cfg->logFormat = value;
+	return TCL_OK;
+    }
+    case OPT_HEADERS: {
+	Tcl_Obj **v;
+	Tcl_Size n, total = 0;
+
+	if (Tcl_ListObjGetElements(NULL, value, &n, &v) != TCL_OK || n % 2) {
+	    return ValueError(interp, option, value,
+		    "must be a list of field names and values");
+	}
+	for (i = 0; i < n; i += 2) {
+	    Tcl_Size nameLen, valueLen, k;
+	    const char *name = Tcl_GetStringFromObj(v[i], &nameLen);
+	    const char *text = Tcl_GetStringFromObj(v[i + 1], &valueLen);
+
+	    if (!DmIsToken(name, (size_t) nameLen)) {
+		return ValueError(interp, option, value,
+			"field names must be tokens");
+	    }
+	    for (k = 0; k < valueLen; k++) {
+		unsigned char c = (unsigned char) text[k];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f || c >= 0x80) {
+		    return ValueError(interp, option, value, "field values"
+			    " must be printable ASCII");
+		}
+	    }
+	    total += nameLen + valueLen + 4;
+	}
+	if (total > DM_MAX_FILE_FIELDS) {
+	    return ValueError(interp, option, value, "at most "
+		    DM_STRINGIFY(DM_MAX_FILE_FIELDS) " bytes of fields");
+	}
+	cfg->headers = (n > 0) ? value : NULL;
+	return TCL_OK;
+    }
+    case OPT_DOTFILES: {
+	static const char *const policies[] = {"deny", "allow", NULL};
+	int index;
+
+	if (Tcl_GetIndexFromObj(NULL, value, policies, "", TCL_EXACT,
+		&index) != TCL_OK) {
+	    return ValueError(interp, option, value, "must be deny or allow");
+	}
+	cfg->dotfiles = index;
 	return TCL_OK;
     }
     case OPT_DEFAULT: {
@@ -596,6 +650,10 @@ DmConfigValue(
 	return cfg->vhosts ? cfg->vhosts : Tcl_NewObj();
     case OPT_DEFAULT:
 	return cfg->defaults;
+    case OPT_DOTFILES:
+	return Tcl_NewStringObj(cfg->dotfiles ? "allow" : "deny", -1);
+    case OPT_HEADERS:
+	return cfg->headers ? cfg->headers : Tcl_NewObj();
     case OPT_MYADDR:
 	return Tcl_NewStringObj(srv->boundAddr, -1);
     case OPT_PORT:

@@ -10,6 +10,7 @@
 #ifndef DM_DATE_H
 #define DM_DATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef MODULE_SCOPE
@@ -24,5 +25,7 @@
 
 MODULE_SCOPE void	DmFormatHttpDate(int64_t seconds, char *buf);
 MODULE_SCOPE void	DmFormatLogDate(int64_t seconds, char *buf);
+MODULE_SCOPE int	DmParseHttpDate(const char *s, size_t len,
+			    int64_t nowSeconds, int64_t *secondsPtr);
 
 #endif /* DM_DATE_H */

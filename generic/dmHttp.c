@@ -12,6 +12,7 @@
 
 #include "dmHttp.h"
 #include "dmAscii.h"
+#include "dmPath.h"
 
 #include <string.h>
 
@@ -37,13 +38,15 @@
  */
 
 #define CC_TCHAR	1	/* tchar: method and field-name bytes. */
-#define CC_TARGET	2	/* VCHAR: request-target bytes. */
+#define CC_TARGET	2	/* VCHAR, and bytes above 0x7F (raw UTF-8,
+				 * as some clients send it; checked):
+				 * request-target bytes. */
 #define CC_VALUE	4	/* SP, HTAB, VCHAR, obs-text: field values. */
 #define CC_HOST		8	/* reg-name, IP literal and port bytes. */
 
 /*
  * Each entry ORs the bits above: 15 for letters, digits and "!$%&'*+-._~",
- * 4 for SP, HTAB and obs-text, 0 for the other controls.
+ * 4 for SP and HTAB, 6 for obs-text, 0 for the other controls.
  */
 
 static const unsigned char charClass[256] = {
@@ -55,14 +58,14 @@ static const unsigned char charClass[256] = {
     /* 5_ */ 15,15,15,15,15,15,15,15,15,15,15,14, 6,14, 7,15,
     /* 6_ */  7,15,15,15,15,15,15,15,15,15,15,15,15,15,15,15,
     /* 7_ */ 15,15,15,15,15,15,15,15,15,15,15, 6, 7, 6,15, 0,
-    /* 8_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* 9_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* A_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* B_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* C_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* D_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* E_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    /* F_ */  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    /* 8_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* 9_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* A_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* B_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* C_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* D_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* E_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    /* F_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
 };
 
 #define HAS_CLASS(c, cls)	(charClass[(unsigned char) (c)] & (cls))
@@ -269,6 +272,7 @@ ParseRequestLine(
 {
     const char *q = p, *target;
     size_t n;
+    unsigned high = 0;		/* The target's bytes ORed together. */
 
     req->requestLine.ptr = p;
     req->requestLine.len = (size_t) (end - p);
@@ -286,10 +290,14 @@ ParseRequestLine(
 
     target = ++q;
     while (q < end && HAS_CLASS(*q, CC_TARGET)) {
-	q++;
+	high |= (unsigned char) *q++;
     }
     if (q == target || q == end || *q != ' ') {
 	return 400;
+    }
+    if ((high & 0x80) && !DmValidUtf8((const unsigned char *) target,
+	    (size_t) (q - target))) {
+	return 400;			/* Raw bytes, but not UTF-8. */
     }
     req->target.ptr = target;
     req->target.len = (size_t) (q - target);
@@ -569,6 +577,8 @@ ParseField(
     case 8:
 	if (DmEqualFold(p, nameLen, "if-range")) {
 	    KeepFirst(&req->ifRange, v, n);
+	} else if (DmEqualFold(p, nameLen, "if-match")) {
+	    KeepFirst(&req->ifMatch, v, n);
 	}
 	break;
     case 10:
@@ -591,6 +601,11 @@ ParseField(
 	    return ParseTransferEncoding(v, ve, req);
 	} else if (DmEqualFold(p, nameLen, "if-modified-since")) {
 	    KeepFirst(&req->ifModifiedSince, v, n);
+	}
+	break;
+    case 19:
+	if (DmEqualFold(p, nameLen, "if-unmodified-since")) {
+	    KeepFirst(&req->ifUnmodifiedSince, v, n);
 	}
 	break;
     }
@@ -999,4 +1014,36 @@ DmFindField(
 	}
     }
     return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmIsToken --
+ *
+ *	Whether bytes form a token (RFC 9110 5.6.2): a method or a field
+ *	name.
+ *
+ * Results:
+ *	1 if s[0..len) is a token (len > 0), else 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmIsToken(
+    const char *s,
+    size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+	if (!HAS_CLASS(s[i], CC_TCHAR)) {
+	    return 0;
+	}
+    }
+    return len > 0;
 }

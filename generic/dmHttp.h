@@ -105,7 +105,9 @@ typedef struct DmRequest {
     DmSpan host;		/* Header values the server uses, OWS */
     DmSpan range;		/* trimmed; absent when not sent. */
     DmSpan ifModifiedSince;
+    DmSpan ifUnmodifiedSince;
     DmSpan ifNoneMatch;
+    DmSpan ifMatch;
     DmSpan ifRange;
     size_t checkAt;		/* With DM_PARSE_MORE: until a line ends,
 				 * the result cannot change before the
@@ -134,6 +136,7 @@ MODULE_SCOPE const DmField *DmFindField(const DmRequest *req,
  */
 
 MODULE_SCOPE int	DmEqualFold(const char *s, size_t n, const char *lower);
+MODULE_SCOPE int	DmIsToken(const char *s, size_t len);
 MODULE_SCOPE int	DmHeadMayEnd(const char *buf, size_t from, size_t len);
 
 /*

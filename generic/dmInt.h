@@ -17,6 +17,7 @@
 #include "dmCompat.h"
 #include "dmHttp.h"
 #include "dmForm.h"
+#include "dmCond.h"
 #include "dmPath.h"
 #include "dmDate.h"
 
@@ -198,6 +199,8 @@ MODULE_SCOPE void	DmCachePut(DmCache *cache, const char *path,
 MODULE_SCOPE void	DmCacheCounts(const DmCache *cache,
 			    uint64_t *hitsPtr, uint64_t *statsPtr);
 MODULE_SCOPE const char *DmCacheLastModified(const DmCacheEntry *entry);
+MODULE_SCOPE const char *DmCacheETag(const DmCacheEntry *entry,
+			    size_t *lenPtr);
 
 /*
  *----------------------------------------------------------------
@@ -259,7 +262,12 @@ typedef struct DmConfig {
     Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
     int deferAccept;		/* Accept a connection when its data came. */
     int followSymlinks;
+    int dotfiles;		/* -dotfiles: 0 deny, 1 allow. */
+    int maxAge;			/* -maxage: seconds, or -1 for none. */
+    Tcl_Obj *headers;		/* -headers: names and values for every
+				 * file reply, or NULL. */
     int maxConnections;
+    int maxRanges;		/* -maxranges: more get the whole file. */
     DmLimits limits;		/* -maxrequestline, -maxheadersize,
 				 * -maxheaders. */
     int timeouts[DM_TIMER_LISTS]; /* Milliseconds, by DM_TIMER_*. */
@@ -304,6 +312,17 @@ typedef struct DmLogSink {
  */
 
 #define DM_REPLY_HEAD_MAX 1024	/* A head without the variable fields. */
+#define DM_MAX_FILE_FIELDS 768	/* The most bytes of -headers. */
+
+/*
+ * A number macro as a string literal, for messages.
+ */
+
+#define DM_STRINGIFY(x)	DM_STRINGIFY1(x)
+#define DM_STRINGIFY1(x) #x
+#define DM_MAX_RANGES	100	/* The largest -maxranges. */
+#define DM_MULTIRANGE_MAX (1 << 20) /* Larger answers to several ranges:
+				 * the whole file instead. */
 #define DM_SMALL_FILE 16384	/* Files up to this size go out with their
 				 * head in one write; larger ones by
 				 * sendfile. */
@@ -311,7 +330,8 @@ typedef struct DmLogSink {
 #define DM_HTML_TYPE "Content-Type: text/html; charset=utf-8\r\n"
 
 #define DM_READ_ROOM	65536	/* Bytes taken from a socket per read. */
-#define DM_HEAD_ROOM	2048	/* A reply head without a Location. */
+#define DM_HEAD_ROOM	3072	/* A reply head without a Location (with
+				 * -servername and -headers at their most). */
 
 /*
  * A document root: the -root, or the root of one of the -vhosts.
@@ -364,7 +384,13 @@ struct DmServer {
 				 * lives across a call into Tcl, where
 				 * another connection may use it. */
     int64_t dateSecond;		/* The second the dates below are for. */
+    unsigned boundaries;	/* Multipart boundaries made. */
     char dateHeader[48];	/* "Date: ...\r\n". */
+    char expiresHeader[48];	/* "Expires: ...\r\n" for -maxage. */
+    char fileFields[DM_MAX_FILE_FIELDS + 40];
+				/* Cache-Control and -headers lines, for
+				 * every file reply; fileFieldsLen bytes. */
+    size_t fileFieldsLen;
     char logDate[DM_LOG_DATE_LEN + 1]; /* The same time for the log. */
     DmLogSink accessSink;	/* -accesslog and -errorlog lines, written */
     DmLogSink errorSink;	/* in batches, never in the middle of a
@@ -636,6 +662,9 @@ typedef struct DmReply {
     const char *lastModifiedText; /* Its formatted date, if known. */
     size_t contentTypeLen;
     int connection;		/* DM_CONN_HDR_*. */
+    const char *etag;		/* The entity-tag, or NULL... */
+    size_t etagLen;		/* ...with Accept-Ranges after it, and the
+				 * server's fields for files. */
     const char *extraName;	/* One more header (Location, Allow)... */
     const char *extraValue;	/* ...and its value; NULL for none. */
     size_t extraValueLen;

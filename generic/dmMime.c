@@ -56,6 +56,19 @@ static const char *const builtinTypes[] = {
     "otf", "font/otf",			"mp3", "audio/mpeg",
     "ogg", "audio/ogg",			"wav", "audio/wav",
     "mp4", "video/mp4",			"webm", "video/webm",
+    "webmanifest", "application/manifest+json",
+    "ics", "text/calendar",		"opus", "audio/opus",
+    "flac", "audio/flac",		"m4a", "audio/mp4",
+    "aac", "audio/aac",			"oga", "audio/ogg",
+    "ogv", "video/ogg",			"mov", "video/quicktime",
+    "m4v", "video/mp4",			"apng", "image/apng",
+    "jxl", "image/jxl",			"tif", "image/tiff",
+    "tiff", "image/tiff",		"xhtml", "application/xhtml+xml",
+    "rss", "application/rss+xml",	"atom", "application/atom+xml",
+    "map", "application/json",		"yaml", "application/yaml",
+    "yml", "application/yaml",		"bz2", "application/x-bzip2",
+    "xz", "application/x-xz",		"zst", "application/zstd",
+    "7z", "application/x-7z-compressed", "epub", "application/epub+zip",
     NULL
 };
 

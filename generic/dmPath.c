@@ -17,7 +17,7 @@
 /*
  *----------------------------------------------------------------------
  *
- * ValidUtf8 --
+ * DmValidUtf8 --
  *
  *	Checks that bytes are well-formed UTF-8: no overlong forms (the
  *	classic "%c0%af" disguise of '/'), no surrogates, nothing above
@@ -32,8 +32,8 @@
  *----------------------------------------------------------------------
  */
 
-static int
-ValidUtf8(
+int
+DmValidUtf8(
     const unsigned char *s,
     size_t len)
 {
@@ -192,7 +192,7 @@ DmNormalizePath(
 	{
 	    size_t segLen = o - segStart;
 
-	    if (!ValidUtf8((const unsigned char *) out + segStart, segLen)) {
+	    if (!DmValidUtf8((const unsigned char *) out + segStart, segLen)) {
 		return 400;
 	    }
 	    if (segLen == 1 && out[segStart] == '.') {
@@ -273,4 +273,42 @@ DmEncodePath(
 	}
     }
     return o;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmPathHidden --
+ *
+ *	See dmPath.h.  The path is normalised: it starts with '/' and has
+ *	no "." or ".." segment.
+ *
+ * Results:
+ *	1 if hidden, else 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmPathHidden(
+    const char *path,
+    size_t len)
+{
+    static const char wellKnown[] = "/.well-known";
+    const size_t n = sizeof(wellKnown) - 1;
+    const char *p = path, *end = path + len;
+
+    if (len >= n && memcmp(path, wellKnown, n) == 0
+	    && (len == n || path[n] == '/')) {
+	p += n;				/* Past it. */
+    }
+    while ((p = memchr(p, '/', (size_t) (end - p))) != NULL) {
+	if (++p < end && *p == '.') {
+	    return 1;
+	}
+    }
+    return 0;
 }

@@ -38,4 +38,19 @@ MODULE_SCOPE int	DmNormalizePath(const char *target, size_t len,
 
 MODULE_SCOPE size_t	DmEncodePath(const char *path, size_t len, char *out);
 
+/*
+ * DmValidUtf8 tells whether bytes are well-formed UTF-8 (no overlong
+ * forms, surrogates or code points above U+10FFFF).
+ */
+
+MODULE_SCOPE int	DmValidUtf8(const unsigned char *s, size_t len);
+
+/*
+ * DmPathHidden tells whether a normalised path names a dot file or goes
+ * through a dot folder (a segment starting with '.'), other than a first
+ * segment ".well-known" (RFC 8615).
+ */
+
+MODULE_SCOPE int	DmPathHidden(const char *path, size_t len);
+
 #endif /* DM_PATH_H */

@@ -104,7 +104,7 @@ DmReasonPhrase(
  *	None.
  *
  * Side effects:
- *	May rewrite srv->dateHeader and srv->logDate.
+ *	May rewrite srv->dateHeader, srv->logDate and srv->expiresHeader.
  *
  *----------------------------------------------------------------------
  */
@@ -124,6 +124,11 @@ DmReplyClock(
     DmFormatHttpDate(now, p);
     memcpy(p + DM_HTTP_DATE_LEN, "\r\n", 3);
     DmFormatLogDate(now, srv->logDate);
+    if (srv->config.maxAge >= 0) {
+	p = DM_APPEND_LITERAL(srv->expiresHeader, "Expires: ");
+	DmFormatHttpDate(now + srv->config.maxAge, p);
+	memcpy(p + DM_HTTP_DATE_LEN, "\r\n", 3);
+    }
 }
 
 /*
@@ -131,9 +136,10 @@ DmReplyClock(
  *
  * DmReplyHead --
  *
- *	Writes a response head: status line, Date, Server, Content-Type,
- *	Content-Length, Last-Modified, one optional extra field, Connection
- *	when it has something to say, and the empty line.
+ *	Writes a response head: status line, Date, Server, Content-Type and
+ *	Content-Length (not for 304), Last-Modified, ETag and Accept-Ranges,
+ *	one optional extra field, Connection when it has something to say,
+ *	and the empty line.
  *
  * Results:
  *	Its length, or 0 if it does not fit in size bytes.
@@ -155,7 +161,7 @@ DmReplyHead(
     const char *reason = DmReasonPhrase(reply->status);
 
     if (DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->extraValueLen
-	    + reply->contentTypeLen > size) {
+	    + reply->contentTypeLen + srv->fileFieldsLen > size) {
 	return 0;
     }
     DmReplyClock(srv);
@@ -167,10 +173,13 @@ DmReplyHead(
     p = DM_APPEND_LITERAL(p, "\r\n");
     p = DmAppend(p, srv->dateHeader, DM_HTTP_DATE_LEN + 8);
     p = DmAppend(p, srv->serverHeader, srv->serverHeaderLen);
-    p = DmAppend(p, reply->contentType, reply->contentTypeLen);
-    p = DM_APPEND_LITERAL(p, "Content-Length: ");
-    p = DmAppendUnsigned(p, reply->contentLength);
-    p = DM_APPEND_LITERAL(p, "\r\n");
+    if (reply->status != 304) {		/* 304: the fields of the
+					 * representation, not of a body. */
+	p = DmAppend(p, reply->contentType, reply->contentTypeLen);
+	p = DM_APPEND_LITERAL(p, "Content-Length: ");
+	p = DmAppendUnsigned(p, reply->contentLength);
+	p = DM_APPEND_LITERAL(p, "\r\n");
+    }
     if (reply->lastModifiedText != NULL) {
 	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
 	p = DmAppend(p, reply->lastModifiedText, DM_HTTP_DATE_LEN);
@@ -180,6 +189,15 @@ DmReplyHead(
 	DmFormatHttpDate(reply->lastModified, p);
 	p += DM_HTTP_DATE_LEN;
 	p = DM_APPEND_LITERAL(p, "\r\n");
+    }
+    if (reply->etag != NULL) {
+	p = DM_APPEND_LITERAL(p, "ETag: ");
+	p = DmAppend(p, reply->etag, reply->etagLen);
+	p = DM_APPEND_LITERAL(p, "\r\nAccept-Ranges: bytes\r\n");
+	if (srv->config.maxAge >= 0) {
+	    p = DmAppend(p, srv->expiresHeader, DM_HTTP_DATE_LEN + 11);
+	}
+	p = DmAppend(p, srv->fileFields, srv->fileFieldsLen);
     }
     if (reply->extraName != NULL) {
 	p = DmAppend(p, reply->extraName, strlen(reply->extraName));

@@ -29,12 +29,10 @@ enum {
 
 /*
  * The most segments a pattern may have (what MatchPath keeps on its
- * stack), and its text for the error message.
+ * stack).
  */
 
 #define DM_ROUTE_MAX_SEGS	64
-#define STRINGIFY(x)		STRINGIFY1(x)
-#define STRINGIFY1(x)		#x
 
 typedef struct Segment {
     int kind;
@@ -99,7 +97,7 @@ CompilePattern(
 	max += (*q == '/');
     }
     if (max > DM_ROUTE_MAX_SEGS + 1) {
-	why = "it has more than " STRINGIFY(DM_ROUTE_MAX_SEGS) " segments";
+	why = "it has more than " DM_STRINGIFY(DM_ROUTE_MAX_SEGS) " segments";
 	goto bad;
     }
     rule->segs = (Segment *) Tcl_Alloc(sizeof(Segment) * (size_t) max);

@@ -25,6 +25,48 @@ static DmFreeProc FreeServer;
 /*
  *----------------------------------------------------------------------
  *
+ * FileFields --
+ *
+ *	The fields every file reply gets from the configuration:
+ *	Cache-Control for -maxage (its Expires is made each second, see
+ *	DmReplyClock), then the -headers.
+ *
+ * Results:
+ *	Their length; the checks of dmConfig.c keep it within
+ *	DM_MAX_FILE_FIELDS + 40.
+ *
+ * Side effects:
+ *	Writes the "Name: value\r\n" lines to buf.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static size_t
+FileFields(
+    const DmConfig *cfg,
+    char *buf)
+{
+    size_t len = 0;
+    Tcl_Obj **v;
+    Tcl_Size n = 0, i;
+
+    if (cfg->maxAge >= 0) {
+	len += (size_t) sprintf(buf, "Cache-Control: max-age=%d\r\n",
+		cfg->maxAge);
+    }
+    if (cfg->headers != NULL) {
+	Tcl_ListObjGetElements(NULL, cfg->headers, &n, &v);
+    }
+    for (i = 0; i < n; i += 2) {
+	len += (size_t) sprintf(buf + len, "%s: %s\r\n", Tcl_GetString(v[i]),
+		Tcl_GetString(v[i + 1]));
+    }
+    return len;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmServerConfigure --
  *
  *	Makes a parsed configuration the server's: takes references to its
@@ -162,6 +204,8 @@ DmServerConfigure(
     }
     srv->serverHeaderLen = (size_t) sprintf(srv->serverHeader,
 	    "Server: %s\r\n", Tcl_GetString(cfg->serverName));
+    srv->fileFieldsLen = FileFields(cfg, srv->fileFields);
+    srv->dateSecond = 0;		/* Expires to be made anew. */
     for (which = 0; which < DM_TIMER_LISTS; which++) {
 	if (old->timeouts[which] != 0
 		&& old->timeouts[which] != cfg->timeouts[which]) {

@@ -147,10 +147,78 @@ OpenTarget(
 /*
  *----------------------------------------------------------------------
  *
+ * Multipart --
+ *
+ *	The body of a reply to several ranges: a multipart/byteranges
+ *	message (RFC 9110 14.6) of the file's bytes in those ranges, read
+ *	from data or from fd.
+ *
+ * Results:
+ *	The body (malloc'ed) with *lenPtr its length, or NULL if it would
+ *	be larger than DM_MULTIRANGE_MAX or could not be read (the caller
+ *	sends the whole file then).
+ *
+ * Side effects:
+ *	Reads the file.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static char *
+Multipart(
+    const DmFileInfo *infoPtr,
+    int fd,
+    const char *data,
+    const DmByteRange *ranges,
+    int n,
+    const char *type,		/* "Content-Type: ...\r\n". */
+    size_t typeLen,
+    const char *boundary,
+    size_t *lenPtr)
+{
+    size_t boundaryLen = strlen(boundary), total = 0, len = 0;
+    char *body;
+    int i;
+
+    for (i = 0; i < n; i++) {
+	total += (size_t) (ranges[i].last - ranges[i].first + 1)
+		+ boundaryLen + typeLen + 96;
+    }
+    if (total + boundaryLen + 8 > DM_MULTIRANGE_MAX
+	    || (body = malloc(total + boundaryLen + 8)) == NULL) {
+	return NULL;
+    }
+    for (i = 0; i < n; i++) {
+	uint64_t count = ranges[i].last - ranges[i].first + 1;
+
+	len += (size_t) sprintf(body + len, "%s--%s\r\n%.*sContent-Range:"
+		" bytes %llu-%llu/%llu\r\n\r\n", i ? "\r\n" : "", boundary,
+		(int) typeLen, type, (unsigned long long) ranges[i].first,
+		(unsigned long long) ranges[i].last,
+		(unsigned long long) infoPtr->size);
+	if (data != NULL) {
+	    memcpy(body + len, data + ranges[i].first, (size_t) count);
+	} else if (DmFileRead(fd, body + len, (size_t) count,
+		ranges[i].first) != (long) count) {
+	    free(body);
+	    return NULL;
+	}
+	len += (size_t) count;
+    }
+    len += (size_t) sprintf(body + len, "\r\n--%s--\r\n", boundary);
+    *lenPtr = len;
+    return body;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ReplyFile --
  *
- *	Sends a 200 reply for a file: its bytes in memory (data), or an open
- *	descriptor to send from, or neither for HEAD.
+ *	Answers a GET or HEAD for a file: its bytes are in memory (data),
+ *	or in an open descriptor.  The preconditions come first (304, 412),
+ *	then a Range (206, 416), else the whole file (200).  Every reply
+ *	carries the file's validators, Last-Modified and ETag.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -170,36 +238,127 @@ ReplyFile(
     const DmFileInfo *infoPtr,
     int fd,
     const char *data,
-    const char *lastModifiedText)
+    const char *lastModifiedText,	/* NULL: formatted here. */
+    const char *etag,			/* NULL: formatted here. */
+    size_t etagLen)
 {
     DmServer *srv = conn->srv;
-    int headOnly = (req->method == DM_METHOD_HEAD);
+    int headOnly = (req->method == DM_METHOD_HEAD), status = 200, r;
     char *head = srv->scratch + DM_READ_ROOM;
+    char etagBuf[DM_ETAG_MAX], rangeText[80];
+    uint64_t offset = 0, length = infoPtr->size;
+    char *multipart = NULL;
     DmReply reply;
-    size_t headLen;
+    size_t headLen, bodyLen = 0;
 
+    if (etag == NULL) {
+	etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
+		etagBuf);
+	etag = etagBuf;
+    }
     memset(&reply, 0, sizeof(reply));
-    reply.status = 200;
-    reply.contentLength = infoPtr->size;
     reply.lastModified = infoPtr->mtime;
     reply.lastModifiedText = lastModifiedText;
+    reply.etag = etag;
+    reply.etagLen = etagLen;
     reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
     reply.connection = DmConnHeader(conn, req->keepAlive, req->versionMinor,
 	    0);
+
+    /*
+     * Conditional and range requests (checked only when the request has
+     * one of the fields, so a plain GET costs nothing here).
+     */
+
+    if (req->ifMatch.ptr != NULL || req->ifNoneMatch.ptr != NULL
+	    || req->ifModifiedSince.ptr != NULL
+	    || req->ifUnmodifiedSince.ptr != NULL || req->range.ptr != NULL) {
+	DmValidator v;
+	DmByteRange ranges[DM_MAX_RANGES];
+	int n;
+
+	DmReplyClock(srv);
+	v.etag = etag;
+	v.etagLen = etagLen;
+	v.mtime = infoPtr->mtime;
+	status = DmPreconditions(req, 1, &v, srv->dateSecond);
+	if (status == 412) {
+	    if (fd >= 0) {
+		DmFileClose(fd);
+	    }
+	    return DmConnError(conn, 412, headOnly, req, NULL, NULL, 0);
+	}
+	if (status == 0 && req->range.ptr != NULL
+		&& req->method == DM_METHOD_GET
+		&& DmIfRangeHolds(req->ifRange, &v, srv->dateSecond)) {
+	    switch (DmParseRange(req->range.ptr, req->range.len,
+		    infoPtr->size, srv->config.maxRanges, ranges, &n)) {
+	    case DM_RANGE_UNSATISFIABLE:
+		if (fd >= 0) {
+		    DmFileClose(fd);
+		}
+		r = snprintf(rangeText, sizeof(rangeText), "bytes */%llu",
+			(unsigned long long) infoPtr->size);
+		return DmConnError(conn, 416, 0, req, "Content-Range",
+			rangeText, (size_t) r);
+	    case DM_RANGE_PARTIAL:
+		if (n == 1) {
+		    status = 206;
+		    offset = ranges[0].first;
+		    length = ranges[0].last - ranges[0].first + 1;
+		    r = snprintf(rangeText, sizeof(rangeText),
+			    "bytes %llu-%llu/%llu",
+			    (unsigned long long) ranges[0].first,
+			    (unsigned long long) ranges[0].last,
+			    (unsigned long long) infoPtr->size);
+		    reply.extraName = "Content-Range";
+		    reply.extraValue = rangeText;
+		    reply.extraValueLen = (size_t) r;
+		} else {
+		    char boundary[40];
+
+		    snprintf(boundary, sizeof(boundary), "dm%016llx%08x",
+			    (unsigned long long) DmNowUs(),
+			    (unsigned) ++srv->boundaries);
+		    multipart = Multipart(infoPtr, fd, data, ranges, n,
+			    reply.contentType, reply.contentTypeLen, boundary,
+			    &bodyLen);
+		    if (multipart != NULL) {
+			status = 206;
+			r = snprintf(rangeText, sizeof(rangeText),
+				"Content-Type: multipart/byteranges;"
+				" boundary=%s\r\n", boundary);
+			reply.contentType = rangeText;
+			reply.contentTypeLen = (size_t) r;
+			length = bodyLen;
+		    }
+		}
+		break;
+	    }
+	}
+	if (status == 0) {
+	    status = 200;		/* No precondition applied. */
+	}
+    }
+    reply.status = status;
+    reply.contentLength = length;
     headLen = DmReplyHead(srv, &reply, head, DM_HEAD_ROOM);
-    if (headOnly) {
+    if (headOnly || status == 304 || multipart != NULL) {
 	if (fd >= 0) {
 	    DmFileClose(fd);
 	}
-	return DmConnQueue(conn, req, 200, head, headLen, NULL, 0, -1, 0, 0);
+	r = DmConnQueue(conn, req, status, head, headLen, headOnly ? NULL
+		: multipart, headOnly ? 0 : bodyLen, -1, 0, 0);
+	free(multipart);
+	return r;
     }
     if (data != NULL) {
-	return DmConnQueue(conn, req, 200, head, headLen, data,
-		(size_t) infoPtr->size, -1, 0, 0);
+	return DmConnQueue(conn, req, status, head, headLen, data + offset,
+		(size_t) length, -1, 0, 0);
     }
     conn->filePath = strdup(path);
-    return DmConnQueue(conn, req, 200, head, headLen, NULL, 0, fd, 0,
-	    infoPtr->size);
+    return DmConnQueue(conn, req, status, head, headLen, NULL, 0, fd, offset,
+	    length);
 }
 
 /*
@@ -236,16 +395,22 @@ DmStaticHandle(
     DmFileInfo info;
     const DmCacheEntry *entry;
     const char *data;
+    size_t etagLen;
 
     if (req->method != DM_METHOD_GET && !headOnly) {
 	return (req->method == DM_METHOD_OTHER)
 		? DmConnError(conn, 501, 0, req, NULL, NULL, 0)
 		: DmConnError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
     }
+    if (!srv->config.dotfiles && DmPathHidden(path, pathLen)) {
+	return DmConnError(conn, 404, headOnly, req, NULL, NULL, 0);
+    }
     if (path[pathLen - 1] != '/' && (entry = DmCacheGet(root->cache,
 	    root->fd, path, conn->inputSeq, &data, &info)) != NULL) {
+	const char *etag = DmCacheETag(entry, &etagLen);
+
 	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
-		DmCacheLastModified(entry));
+		DmCacheLastModified(entry), etag, etagLen);
     }
     fd = OpenTarget(srv, root, path, &pathLen, &info, &status);
     if (fd < 0) {
@@ -272,9 +437,11 @@ DmStaticHandle(
 	    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
 	}
 	info.size = (uint64_t) n;
-	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL);
+	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL,
+		NULL, 0);
     }
-    return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL);
+    return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL, NULL,
+	    0);
 }
 
 /*

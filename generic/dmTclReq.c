@@ -999,41 +999,18 @@ typedef struct Response {
 /*
  *----------------------------------------------------------------------
  *
- * IsToken, ResponseError --
+ * ResponseError --
  *
- *	Helpers of ParseResponse: whether bytes form a token (RFC 9110
- *	5.6.2), and how a bad response is reported.
+ *	How ParseResponse reports a bad response.
  *
  * Results:
- *	IsToken: 1 or 0.  ResponseError: TCL_ERROR.
+ *	TCL_ERROR.
  *
  * Side effects:
- *	ResponseError sets the interpreter's result and error code.
+ *	Sets the interpreter's result and error code.
  *
  *----------------------------------------------------------------------
  */
-
-static int
-IsToken(
-    const char *s,
-    Tcl_Size len)
-{
-    Tcl_Size i;
-
-    if (len == 0) {
-	return 0;
-    }
-    for (i = 0; i < len; i++) {
-	unsigned char c = (unsigned char) s[i];
-
-	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		|| (c >= '0' && c <= '9') || (c != 0
-		&& strchr("!#$%&'*+-.^_`|~", c) != NULL))) {
-	    return 0;
-	}
-    }
-    return 1;
-}
 
 static int
 ResponseError(
@@ -1132,7 +1109,7 @@ ParseResponse(
 	    const char *value = Tcl_GetStringFromObj(h[i + 1], &valueLen);
 	    Tcl_DString ds;
 
-	    if (!IsToken(name, nameLen)) {
+	    if (nameLen == 0 || !DmIsToken(name, (size_t) nameLen)) {
 		return ResponseError(interp, Tcl_ObjPrintf("bad header name"
 			" \"%s\" in response", name));
 	    }

@@ -1,0 +1,192 @@
+/*
+ * fuzzCond.c --
+ *
+ *	libFuzzer harness for conditional and range requests (generic/
+ *	dmCond.c) and the HTTP-date reader (DmParseHttpDate in
+ *	generic/dmDate.c).  The first byte picks one:
+ *	    0: a Range field, for a file size and a -maxranges taken from
+ *	       the next 9 bytes; the ranges given back must be sorted,
+ *	       apart, inside the file and no more bytes than it has.
+ *	    1: an HTTP-date; one that reads must read the same again once
+ *	       written as an IMF-fixdate.
+ *	    2: the rest split at newlines into If-Match, If-None-Match,
+ *	       If-Modified-Since, If-Unmodified-Since and If-Range values,
+ *	       evaluated against a fixed validator: only 0, 304 or 412.
+ *	Each field lives in a block of exactly its size, so AddressSanitizer
+ *	catches a read past it.  A broken check calls abort().
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmCond.h"
+#include "dmDate.h"
+#include "fuzz.h"
+
+#define NOW	INT64_C(1796000000)	/* 2026-11-30. */
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Ranges --
+ *
+ *	Checks DmParseRange's promises on one field.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Aborts on a broken promise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Ranges(
+    const uint8_t *data,
+    size_t len)
+{
+    DmByteRange ranges[100];
+    uint64_t size = 0, total = 0;
+    int maxRanges, n = -1, r, i;
+    char *field;
+
+    if (len < 9) {
+	return;
+    }
+    for (i = 0; i < 8; i++) {
+	size = (size << 8) | data[i];
+    }
+    size >>= (data[0] & 63);		/* Small sizes too. */
+    maxRanges = 1 + data[8] % 100;
+    field = FuzzCopy(data + 9, len - 9);
+    r = DmParseRange(field, len - 9, size, maxRanges, ranges, &n);
+    CHECK(r == DM_RANGE_WHOLE || r == DM_RANGE_PARTIAL
+	    || r == DM_RANGE_UNSATISFIABLE);
+    if (r == DM_RANGE_PARTIAL) {
+	CHECK(n >= 1 && n <= maxRanges);
+	for (i = 0; i < n; i++) {
+	    CHECK(ranges[i].first <= ranges[i].last);
+	    CHECK(ranges[i].last < size);
+	    CHECK(i == 0 || ranges[i].first > ranges[i - 1].last + 1);
+	    total += ranges[i].last - ranges[i].first + 1;
+	}
+	CHECK(total <= size);
+    } else {
+	CHECK(n == 0);
+    }
+    free(field);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Date --
+ *
+ *	A date that reads must survive being written and read again.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Aborts on a broken promise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Date(
+    const uint8_t *data,
+    size_t len)
+{
+    char *s = FuzzCopy(data, len), out[DM_HTTP_DATE_LEN + 1];
+    int64_t t, again;
+
+    if (DmParseHttpDate(s, len, NOW, &t) == 0) {
+	CHECK(t >= INT64_C(-62167219200) && t <= INT64_C(253402300799));
+	DmFormatHttpDate(t, out);
+	CHECK(DmParseHttpDate(out, DM_HTTP_DATE_LEN, NOW, &again) == 0);
+	CHECK(again == t);
+    }
+    free(s);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Preconditions --
+ *
+ *	Evaluates the five conditional fields against a validator.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Aborts on a broken promise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Preconditions(
+    const uint8_t *data,
+    size_t len)
+{
+    static const char etag[] = "\"18ecc375ceec2760-a-a74096\"";
+    DmSpan *spans[5];
+    char *copies[5] = {NULL, NULL, NULL, NULL, NULL};
+    DmValidator v;
+    DmRequest req;
+    size_t start = 0;
+    int i, r;
+
+    memset(&req, 0, sizeof(req));
+    spans[0] = &req.ifMatch;
+    spans[1] = &req.ifNoneMatch;
+    spans[2] = &req.ifModifiedSince;
+    spans[3] = &req.ifUnmodifiedSince;
+    spans[4] = &req.ifRange;
+    for (i = 0; i < 5 && start <= len; i++) {
+	const uint8_t *nl = memchr(data + start, '\n', len - start);
+	size_t end = nl ? (size_t) (nl - data) : len;
+
+	copies[i] = FuzzCopy(data + start, end - start);
+	spans[i]->ptr = copies[i];
+	spans[i]->len = end - start;
+	start = end + 1;
+    }
+    v.etag = etag;
+    v.etagLen = sizeof(etag) - 1;
+    v.mtime = NOW - 100;
+    for (i = 0; i < 2; i++) {
+	r = DmPreconditions(&req, i, &v, NOW);
+	CHECK(r == 0 || r == 412 || (r == 304 && i == 1));
+    }
+    r = DmIfRangeHolds(req.ifRange, &v, NOW);
+    CHECK(r == 0 || r == 1);
+    for (i = 0; i < 5; i++) {
+	free(copies[i]);
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(
+    const uint8_t *data,
+    size_t size)
+{
+    if (size == 0) {
+	return 0;
+    }
+    switch (data[0] % 3) {
+    case 0:
+	Ranges(data + 1, size - 1);
+	break;
+    case 1:
+	Date(data + 1, size - 1);
+	break;
+    default:
+	Preconditions(data + 1, size - 1);
+	break;
+    }
+    return 0;
+}

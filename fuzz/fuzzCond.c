@@ -2,8 +2,9 @@
  * fuzzCond.c --
  *
  *	libFuzzer harness for conditional and range requests (generic/
- *	dmCond.c) and the HTTP-date reader (DmParseHttpDate in
- *	generic/dmDate.c).  The first byte picks one:
+ *	dmCond.c), the HTTP-date reader (DmParseHttpDate in
+ *	generic/dmDate.c) and Accept-Encoding (generic/dmNego.c).  The first
+ *	byte picks one:
  *	    0: a Range field, for a file size and a -maxranges taken from
  *	       the next 9 bytes; the ranges given back must be sorted,
  *	       apart, inside the file and no more bytes than it has.
@@ -12,6 +13,10 @@
  *	    2: the rest split at newlines into If-Match, If-None-Match,
  *	       If-Modified-Since, If-Unmodified-Since and If-Range values,
  *	       evaluated against a fixed validator: only 0, 304 or 412.
+ *	    3: an Accept-Encoding field, for the codings the next byte
+ *	       makes available: the choice is one of them or identity, and
+ *	       never one the field gives the weight 0 ("q=0" directly after
+ *	       its name, first mention).
  *	Each field lives in a block of exactly its size, so AddressSanitizer
  *	catches a read past it.  A broken check calls abort().
  *
@@ -21,6 +26,7 @@
 
 #include "dmCond.h"
 #include "dmDate.h"
+#include "dmNego.h"
 #include "fuzz.h"
 
 #define NOW	INT64_C(1796000000)	/* 2026-11-30. */
@@ -169,6 +175,134 @@ Preconditions(
     }
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * Names --
+ *
+ *	Whether an element of an Accept-Encoding field (spaces trimmed at
+ *	its start) names a coding: alias, or the coding itself, in any case,
+ *	followed by its end, a space, a tab or a ';'.
+ *
+ * Results:
+ *	The length of the name matched, or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static size_t
+Names(
+    const char *s,
+    size_t len,
+    const char *name,
+    const char *alias)
+{
+    const char *try[2];
+    size_t k, i, n;
+
+    try[0] = name;
+    try[1] = alias;
+    for (k = 0; k < 2 && try[k] != NULL; k++) {
+	n = strlen(try[k]);
+	if (len < n || (len > n && s[n] != ';' && s[n] != ' '
+		&& s[n] != '\t')) {
+	    continue;
+	}
+	for (i = 0; i < n && (s[i] | 0x20) == try[k][i]; i++) {
+	}
+	if (i == n) {
+	    return n;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Refused --
+ *
+ *	Whether the field's first element naming a coding is exactly
+ *	"NAME;q=0" (a refusal no reading of the rules can overturn).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Refused(
+    const char *field,
+    size_t len,
+    const char *name,
+    const char *alias)
+{
+    size_t i = 0;
+
+    while (i < len) {
+	size_t start = i, end, n;
+
+	while (i < len && field[i] != ',') {
+	    i++;
+	}
+	end = i++;
+	while (start < end && (field[start] == ' ' || field[start] == '\t')) {
+	    start++;
+	}
+	n = Names(field + start, end - start, name, alias);
+	if (n > 0) {
+	    return end - start == n + 4
+		    && memcmp(field + start + n, ";q=0", 4) == 0;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Encoding --
+ *
+ *	Checks DmChooseEncoding's promises on one field.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Aborts on a broken promise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Encoding(
+    const uint8_t *data,
+    size_t size)
+{
+    unsigned available;
+    char *field;
+    int e;
+
+    if (size == 0) {
+	return;
+    }
+    available = data[0] & (DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR));
+    field = FuzzAlloc(size - 1);
+    memcpy(field, data + 1, size - 1);
+    e = DmChooseEncoding(field, size - 1, available);
+    CHECK(e == DM_ENC_IDENTITY || (available & DM_ENC_BIT(e)));
+    CHECK(e != DM_ENC_GZIP || !Refused(field, size - 1, "gzip", "x-gzip"));
+    CHECK(e != DM_ENC_BR || !Refused(field, size - 1, "br", NULL));
+    free(field);
+}
+
 int
 LLVMFuzzerTestOneInput(
     const uint8_t *data,
@@ -177,15 +311,18 @@ LLVMFuzzerTestOneInput(
     if (size == 0) {
 	return 0;
     }
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
 	Ranges(data + 1, size - 1);
 	break;
     case 1:
 	Date(data + 1, size - 1);
 	break;
-    default:
+    case 2:
 	Preconditions(data + 1, size - 1);
+	break;
+    default:
+	Encoding(data + 1, size - 1);
 	break;
     }
     return 0;

@@ -13,7 +13,9 @@
  *	  (device, inode, size, and modification and change times to the
  *	  nanosecond) with one stat.
  *
- *	The least recently used files go first when the cache is full.
+ *	The least recently used files go first when the cache is full.  An
+ *	entry may also hold its file compressed (for -compress), which goes
+ *	with it.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -41,6 +43,10 @@ struct DmCacheEntry {
     char lastModified[DM_HTTP_DATE_LEN + 1];
     char etag[DM_ETAG_MAX];	/* Its entity-tag, etagLen bytes. */
     size_t etagLen;
+    char *variant[DM_ENC_COUNT]; /* The file in a content coding (malloc'ed)
+				 * or NULL, by DM_ENC_*... */
+    size_t variantLen[DM_ENC_COUNT]; /* ...and its length. */
+    size_t bytes;		/* All it holds, for the cache's count. */
     char data[1];		/* info.size bytes. */
 };
 
@@ -137,11 +143,16 @@ Remove(
     DmCache *cache,
     DmCacheEntry *e)
 {
+    int i;
+
     Unlink(cache, e);
     Tcl_DeleteHashEntry(e->hPtr);
-    cache->bytes -= (size_t) e->info.size;
+    cache->bytes -= e->bytes;
     if (e->wd >= 0) {
 	DmChangeRelease(cache->change, e->wd);
+    }
+    for (i = 0; i < DM_ENC_COUNT; i++) {
+	free(e->variant[i]);
     }
     free(e);
 }
@@ -345,7 +356,7 @@ IsCurrent(
  *----------------------------------------------------------------------
  */
 
-const DmCacheEntry *
+DmCacheEntry *
 DmCacheGet(
     DmCache *cache,
     int rootFd,
@@ -432,7 +443,7 @@ DmCacheWatch(
  *	file cannot empty it.
  *
  * Results:
- *	None.
+ *	The entry, or NULL if the file was not kept.
  *
  * Side effects:
  *	Allocates the entry; may free others.  Takes the ticket's watch.
@@ -440,7 +451,7 @@ DmCacheWatch(
  *----------------------------------------------------------------------
  */
 
-void
+DmCacheEntry *
 DmCachePut(
     DmCache *cache,
     const char *path,
@@ -459,13 +470,13 @@ DmCachePut(
 	while (cache->bytes + size > cache->maxBytes) {
 	    Remove(cache, cache->tail);
 	}
-	e = malloc(sizeof(DmCacheEntry) + size);
+	e = calloc(1, sizeof(DmCacheEntry) + size);
     }
     if (e == NULL) {
 	if (ticket.wd >= 0) {
 	    DmChangeRelease(cache->change, ticket.wd);
 	}
-	return;
+	return NULL;
     }
     hPtr = Tcl_CreateHashEntry(&cache->table, path, &isNew);
     if (!isNew) {
@@ -489,8 +500,65 @@ DmCachePut(
 	cache->tail = e;
     }
     cache->head = e;
+    e->bytes = size;
     cache->bytes += size;
     Tcl_SetHashValue(hPtr, e);
+    return e;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmCacheVariant, DmCacheAddVariant --
+ *
+ *	Read, or keep, an entry's file in a content coding.  A variant is
+ *	kept only if it fits with the entry itself, making room by dropping
+ *	the least recently used other entries.
+ *
+ * Results:
+ *	DmCacheVariant: the bytes with *lenPtr their count, or NULL.
+ *	DmCacheAddVariant: 1 if the cache took data over, 0 if the caller
+ *	keeps it.
+ *
+ * Side effects:
+ *	DmCacheAddVariant may free other entries.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+DmCacheVariant(
+    const DmCacheEntry *entry,
+    int encoding,
+    size_t *lenPtr)
+{
+    *lenPtr = entry->variantLen[encoding];
+    return entry->variant[encoding];
+}
+
+int
+DmCacheAddVariant(
+    DmCache *cache,
+    DmCacheEntry *entry,
+    int encoding,
+    char *data,
+    size_t len)
+{
+    if (entry->variant[encoding] != NULL
+	    || entry->bytes + len > cache->maxBytes / 8) {
+	return 0;
+    }
+    while (cache->bytes + len > cache->maxBytes && cache->tail != entry) {
+	Remove(cache, cache->tail);
+    }
+    if (cache->bytes + len > cache->maxBytes) {
+	return 0;
+    }
+    entry->variant[encoding] = data;
+    entry->variantLen[encoding] = len;
+    entry->bytes += len;
+    cache->bytes += len;
+    return 1;
 }
 
 /*

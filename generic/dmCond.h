@@ -35,10 +35,11 @@ typedef struct DmValidator {
  */
 
 /*
- * A file's entity-tag, quotes included, is at most DM_ETAG_MAX bytes.
+ * A file's entity-tag, quotes included, is at most DM_ETAG_MAX bytes
+ * (with the suffix of a content coding, see DmETagVariant).
  */
 
-#define DM_ETAG_MAX	52
+#define DM_ETAG_MAX	55
 
 MODULE_SCOPE size_t	DmFormatETag(int64_t mtimeNs, uint64_t size,
 			    uint64_t ino, char *buf);

@@ -39,12 +39,13 @@ typedef struct OptionSpec {
  */
 
 enum {
-    OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_DEFAULT, OPT_DEFERACCEPT,
-    OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES, OPT_FOLLOWSYMLINKS,
-    OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT, OPT_KEEPALIVETIMEOUT,
-    OPT_LOGFORMAT, OPT_MAXAGE, OPT_MAXBODY, OPT_MAXCONNECTIONS,
-    OPT_MAXHEADERS, OPT_MAXHEADERSIZE, OPT_MAXRANGES, OPT_MAXREQUESTLINE,
-    OPT_MYADDR, OPT_PORT, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME,
+    OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_COMPRESS, OPT_DEFAULT,
+    OPT_DEFERACCEPT, OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES,
+    OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT,
+    OPT_KEEPALIVETIMEOUT, OPT_LISTINGS, OPT_LOGFORMAT, OPT_MAXAGE,
+    OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
+    OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
+    OPT_PRECOMPRESSED, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME,
     OPT_VHOSTS, OPT_COUNT
 };
 
@@ -52,6 +53,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_ACCESSLOG] =	{"-accesslog", KIND_OTHER, 0, 0, 0},
     [OPT_BODYSPOOL] =	{"-bodyspool", KIND_WIDE, AT(bodySpool), 0,
 			    INT64_MAX / 2},
+    [OPT_COMPRESS] =	{"-compress", KIND_OTHER, 0, 0, 0},
     [OPT_DEFAULT] =	{"-default", KIND_OTHER, 0, 0, 0},
     [OPT_DEFERACCEPT] =	{"-deferaccept", KIND_BOOL, AT(deferAccept), 0, 1},
     [OPT_DOTFILES] =	{"-dotfiles", KIND_OTHER, 0, 0, 0},
@@ -66,6 +68,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    AT(timeouts[DM_TIMER_HEAD]), 1, DAY_MS},
     [OPT_KEEPALIVETIMEOUT] = {"-keepalivetimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_IDLE]), 1, DAY_MS},
+    [OPT_LISTINGS] =	{"-listings", KIND_OTHER, 0, 0, 0},
     [OPT_LOGFORMAT] =	{"-logformat", KIND_OTHER, 0, 0, 0},
     [OPT_MAXAGE] =	{"-maxage", KIND_INT, AT(maxAge), -1, 315360000},
     [OPT_MAXBODY] =	{"-maxbody", KIND_WIDE, AT(maxBody), 0,
@@ -82,6 +85,8 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    AT(limits.maxRequestLine), 64, 16777216},
     [OPT_MYADDR] =	{"-myaddr", KIND_OTHER, 0, 0, 0},
     [OPT_PORT] =	{"-port", KIND_OTHER, 0, 0, 0},
+    [OPT_PRECOMPRESSED] = {"-precompressed", KIND_BOOL, AT(precompressed),
+			    0, 1},
     [OPT_ROOT] =	{"-root", KIND_OTHER, 0, 0, 0},
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
@@ -357,6 +362,32 @@ ParseOther(
 		    DM_STRINGIFY(DM_MAX_FILE_FIELDS) " bytes of fields");
 	}
 	cfg->headers = (n > 0) ? value : NULL;
+	return TCL_OK;
+    }
+    case OPT_COMPRESS: {
+	int on;
+
+	if (Tcl_GetBooleanFromObj(NULL, value, &on) != TCL_OK) {
+	    return ValueError(interp, option, value, "must be a boolean");
+	}
+	if (on && DmCompressAvailable() == 0) {
+	    return ValueError(interp, option, value, "this build has neither"
+		    " zlib nor brotli");
+	}
+	cfg->compress = on;
+	return TCL_OK;
+    }
+    case OPT_LISTINGS: {
+	int on;
+
+	if (strcmp(s, "all") == 0) {
+	    cfg->listings = DM_LISTINGS_ALL;
+	} else if (Tcl_GetBooleanFromObj(NULL, value, &on) == TCL_OK) {
+	    cfg->listings = on ? DM_LISTINGS_VISIBLE : DM_LISTINGS_OFF;
+	} else {
+	    return ValueError(interp, option, value,
+		    "must be a boolean or all");
+	}
 	return TCL_OK;
     }
     case OPT_DOTFILES: {
@@ -652,6 +683,11 @@ DmConfigValue(
 	return cfg->defaults;
     case OPT_DOTFILES:
 	return Tcl_NewStringObj(cfg->dotfiles ? "allow" : "deny", -1);
+    case OPT_COMPRESS:
+	return Tcl_NewBooleanObj(cfg->compress);
+    case OPT_LISTINGS:
+	return Tcl_NewStringObj(cfg->listings == DM_LISTINGS_ALL ? "all"
+		: cfg->listings ? "1" : "0", -1);
     case OPT_HEADERS:
 	return cfg->headers ? cfg->headers : Tcl_NewObj();
     case OPT_MYADDR:

@@ -237,6 +237,41 @@ DmFormatLogDate(
 /*
  *----------------------------------------------------------------------
  *
+ * DmFormatIsoDate --
+ *
+ *	Formats "1994-11-06T08:49:37Z" (ISO 8601, RFC 3339) for listings.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Writes DM_ISO_DATE_LEN + 1 bytes (with the NUL) to buf.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmFormatIsoDate(
+    int64_t seconds,
+    char *buf)
+{
+    CivilTime ct;
+    char *p = buf;
+
+    ToCivil(seconds, &ct);
+    p = Put4(p, ct.year);
+    *p++ = '-';
+    p = Put2(p, ct.month);
+    *p++ = '-';
+    p = Put2(p, ct.day);
+    *p++ = 'T';
+    p = PutTime(p, &ct);
+    memcpy(p, "Z", 2);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * FromCivil --
  *
  *	Seconds since the epoch of a proleptic Gregorian UTC date (the

@@ -23,8 +23,12 @@
 /* Length of "06/Nov/1994:08:49:37 +0000"; buffers need one more. */
 #define DM_LOG_DATE_LEN 26
 
+/* Length of "1994-11-06T08:49:37Z"; buffers need one more. */
+#define DM_ISO_DATE_LEN 20
+
 MODULE_SCOPE void	DmFormatHttpDate(int64_t seconds, char *buf);
 MODULE_SCOPE void	DmFormatLogDate(int64_t seconds, char *buf);
+MODULE_SCOPE void	DmFormatIsoDate(int64_t seconds, char *buf);
 MODULE_SCOPE int	DmParseHttpDate(const char *s, size_t len,
 			    int64_t nowSeconds, int64_t *secondsPtr);
 

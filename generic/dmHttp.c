@@ -596,6 +596,11 @@ ParseField(
 	    return ParseContentLength(v, n, req);
 	}
 	break;
+    case 15:
+	if (DmEqualFold(p, nameLen, "accept-encoding")) {
+	    KeepFirst(&req->acceptEncoding, v, n);
+	}
+	break;
     case 17:
 	if (DmEqualFold(p, nameLen, "transfer-encoding")) {
 	    return ParseTransferEncoding(v, ve, req);

@@ -109,6 +109,7 @@ typedef struct DmRequest {
     DmSpan ifNoneMatch;
     DmSpan ifMatch;
     DmSpan ifRange;
+    DmSpan acceptEncoding;
     size_t checkAt;		/* With DM_PARSE_MORE: until a line ends,
 				 * the result cannot change before the
 				 * buffer holds this many bytes (a limit

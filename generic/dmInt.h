@@ -18,6 +18,7 @@
 #include "dmHttp.h"
 #include "dmForm.h"
 #include "dmCond.h"
+#include "dmNego.h"
 #include "dmPath.h"
 #include "dmDate.h"
 
@@ -136,6 +137,9 @@ MODULE_SCOPE int	DmFileOpenBeneath(int rootFd, const char *realRoot,
 MODULE_SCOPE long	DmFileRead(int fd, char *buf, size_t len,
 			    uint64_t offset);
 MODULE_SCOPE void	DmFileClose(int fd);
+typedef void (DmDirNameProc)(void *clientData, const char *name);
+MODULE_SCOPE int	DmFileListDir(int fd, DmDirNameProc *proc,
+			    void *clientData);
 MODULE_SCOPE int	DmFileIsRegular(int fd);
 MODULE_SCOPE int	DmFileStat(int rootFd, const char *relPath,
 			    int noFollow, DmFileInfo *infoPtr);
@@ -187,13 +191,13 @@ typedef struct DmCacheTicket {
 MODULE_SCOPE DmCache *	DmCacheCreate(size_t maxBytes);
 MODULE_SCOPE void	DmCacheDelete(DmCache *cache);
 MODULE_SCOPE void	DmCacheFlush(DmCache *cache);
-MODULE_SCOPE const DmCacheEntry *DmCacheGet(DmCache *cache, int rootFd,
+MODULE_SCOPE DmCacheEntry *DmCacheGet(DmCache *cache, int rootFd,
 			    const char *path, uint64_t inputSeq,
 			    const char **dataPtr, DmFileInfo *infoPtr);
 MODULE_SCOPE DmCacheTicket DmCacheWatch(DmCache *cache, int rootFd,
 			    const char *path, int fd,
 			    const DmFileInfo *infoPtr);
-MODULE_SCOPE void	DmCachePut(DmCache *cache, const char *path,
+MODULE_SCOPE DmCacheEntry *DmCachePut(DmCache *cache, const char *path,
 			    const DmFileInfo *infoPtr, const char *data,
 			    long len, DmCacheTicket ticket);
 MODULE_SCOPE void	DmCacheCounts(const DmCache *cache,
@@ -201,6 +205,20 @@ MODULE_SCOPE void	DmCacheCounts(const DmCache *cache,
 MODULE_SCOPE const char *DmCacheLastModified(const DmCacheEntry *entry);
 MODULE_SCOPE const char *DmCacheETag(const DmCacheEntry *entry,
 			    size_t *lenPtr);
+MODULE_SCOPE const char *DmCacheVariant(const DmCacheEntry *entry,
+			    int encoding, size_t *lenPtr);
+MODULE_SCOPE int	DmCacheAddVariant(DmCache *cache, DmCacheEntry *entry,
+			    int encoding, char *data, size_t len);
+
+/*
+ *----------------------------------------------------------------
+ * Compression for -compress (generic/dmCompress.c).
+ *----------------------------------------------------------------
+ */
+
+MODULE_SCOPE unsigned	DmCompressAvailable(void);
+MODULE_SCOPE char *	DmCompress(int encoding, const char *data,
+			    size_t len, size_t *outLenPtr);
 
 /*
  *----------------------------------------------------------------
@@ -210,6 +228,7 @@ MODULE_SCOPE const char *DmCacheETag(const DmCacheEntry *entry,
 
 MODULE_SCOPE const char *DmMimeHeader(const char *path, size_t len,
 			    size_t *lenPtr);
+MODULE_SCOPE int	DmMimeCompressible(const char *header, size_t len);
 
 /*
  *----------------------------------------------------------------
@@ -245,6 +264,12 @@ enum {
  * Per-server settings, changed only by configure.
  */
 
+enum {
+    DM_LISTINGS_OFF,
+    DM_LISTINGS_VISIBLE,	/* Dotfiles left out. */
+    DM_LISTINGS_ALL
+};
+
 typedef struct DmConfig {
     Tcl_Obj *root;		/* -root as given. */
     Tcl_Obj *defaults;		/* -default: a list of index names. */
@@ -263,6 +288,9 @@ typedef struct DmConfig {
     int deferAccept;		/* Accept a connection when its data came. */
     int followSymlinks;
     int dotfiles;		/* -dotfiles: 0 deny, 1 allow. */
+    int compress;		/* -compress: text bodies on the fly. */
+    int precompressed;		/* -precompressed: NAME.br, NAME.gz. */
+    int listings;		/* -listings: DM_LISTINGS_*. */
     int maxAge;			/* -maxage: seconds, or -1 for none. */
     Tcl_Obj *headers;		/* -headers: names and values for every
 				 * file reply, or NULL. */
@@ -628,6 +656,8 @@ MODULE_SCOPE DmServer *	DmServerFromObj(Tcl_Interp *interp, Tcl_Obj *obj);
 
 MODULE_SCOPE int	DmStaticHandle(DmConn *conn, const DmRequest *req,
 			    char *path, size_t pathLen);
+MODULE_SCOPE int	DmListingReply(DmConn *conn, const DmRequest *req,
+			    const DmRoot *root, char *path, size_t pathLen);
 MODULE_SCOPE int	DmStaticErrorPage(DmServer *srv,
 			    const DmRequest *req, int status,
 			    DmFileInfo *infoPtr, const char **typePtr,
@@ -665,6 +695,9 @@ typedef struct DmReply {
     const char *etag;		/* The entity-tag, or NULL... */
     size_t etagLen;		/* ...with Accept-Ranges after it, and the
 				 * server's fields for files. */
+    int encoding;		/* DM_ENC_*: Content-Encoding unless
+				 * identity. */
+    int vary;			/* Send "Vary: Accept-Encoding". */
     const char *extraName;	/* One more header (Location, Allow)... */
     const char *extraValue;	/* ...and its value; NULL for none. */
     size_t extraValueLen;

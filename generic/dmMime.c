@@ -333,6 +333,58 @@ DmMimeHeader(
 /*
  *----------------------------------------------------------------------
  *
+ * DmMimeCompressible --
+ *
+ *	Whether a type is worth compressing: text, JSON, XML, JavaScript,
+ *	WebAssembly, uncompressed fonts and icons.  Images, audio, video
+ *	and archives are compressed already.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmMimeCompressible(
+    const char *header,		/* "Content-Type: TYPE...\r\n". */
+    size_t len)
+{
+    static const char *const types[] = {
+	"application/json", "application/javascript", "application/xml",
+	"application/wasm", "application/x-tcl", "font/ttf", "font/otf",
+	"image/bmp", "image/vnd.microsoft.icon", "image/x-icon", NULL
+    };
+    const char *type = header + TYPE_OFFSET, *end = header + len - 2;
+    const char *semi = memchr(type, ';', (size_t) (end - type));
+    size_t n;
+    int i;
+
+    if (semi != NULL) {
+	end = semi;
+    }
+    n = (size_t) (end - type);
+    if (n > 5 && memcmp(type, "text/", 5) == 0) {
+	return 1;
+    }
+    if ((n > 5 && memcmp(end - 5, "+json", 5) == 0)
+	    || (n > 4 && memcmp(end - 4, "+xml", 4) == 0)) {
+	return 1;
+    }
+    for (i = 0; types[i] != NULL; i++) {
+	if (strlen(types[i]) == n && memcmp(types[i], type, n) == 0) {
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmMimetypeObjCmd --
  *
  *	Implements "dustmote::mimetype EXT ?TYPE?": reads or sets the type

@@ -190,6 +190,16 @@ DmReplyHead(
 	p += DM_HTTP_DATE_LEN;
 	p = DM_APPEND_LITERAL(p, "\r\n");
     }
+    if (reply->encoding != DM_ENC_IDENTITY && reply->status != 304) {
+	const char *name = DmEncodingName(reply->encoding);
+
+	p = DM_APPEND_LITERAL(p, "Content-Encoding: ");
+	p = DmAppend(p, name, strlen(name));
+	p = DM_APPEND_LITERAL(p, "\r\n");
+    }
+    if (reply->vary) {
+	p = DM_APPEND_LITERAL(p, "Vary: Accept-Encoding\r\n");
+    }
     if (reply->etag != NULL) {
 	p = DM_APPEND_LITERAL(p, "ETag: ");
 	p = DmAppend(p, reply->etag, reply->etagLen);

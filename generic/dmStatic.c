@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define CACHE_BYTES	(8 << 20) /* File bytes each root may cache. */
+#define DM_COMPRESS_MIN	256	/* Smaller files are sent as they are. */
 
 /*
  *----------------------------------------------------------------------
@@ -211,20 +212,41 @@ Multipart(
 }
 
 /*
+ * What ReplyFile sends: the bytes of one file (the one asked for, a
+ * precompressed variant of it, or its compressed copy), with the fields
+ * that describe them.
+ */
+
+typedef struct FileReply {
+    const char *path;		/* What was opened, for messages. */
+    const char *type;		/* "Content-Type: ...\r\n" of the name
+				 * asked for, typeLen bytes. */
+    size_t typeLen;
+    DmFileInfo info;		/* Of the bytes sent (size: their count). */
+    int fd;			/* Open file, or -1 when data holds them. */
+    const char *data;
+    const char *lastModifiedText; /* NULL: formatted from info. */
+    const char *etag;		/* NULL: formatted from info. */
+    size_t etagLen;
+    int encoding;		/* DM_ENC_*. */
+    int vary;			/* The reply depends on Accept-Encoding. */
+    char etagBuf[DM_ETAG_MAX];	/* Room for a tag made here. */
+} FileReply;
+
+/*
  *----------------------------------------------------------------------
  *
  * ReplyFile --
  *
- *	Answers a GET or HEAD for a file: its bytes are in memory (data),
- *	or in an open descriptor.  The preconditions come first (304, 412),
- *	then a Range (206, 416), else the whole file (200).  Every reply
- *	carries the file's validators, Last-Modified and ETag.
+ *	Answers a GET or HEAD for a file.  The preconditions come first
+ *	(304, 412), then a Range (206, 416), else the whole file (200).
+ *	Every reply carries the file's validators, Last-Modified and ETag.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
  *
  * Side effects:
- *	Sends the reply; takes fd over.
+ *	Sends the reply; takes f->fd over.
  *
  *----------------------------------------------------------------------
  */
@@ -233,35 +255,34 @@ static int
 ReplyFile(
     DmConn *conn,
     const DmRequest *req,
-    const char *path,
-    size_t pathLen,
-    const DmFileInfo *infoPtr,
-    int fd,
-    const char *data,
-    const char *lastModifiedText,	/* NULL: formatted here. */
-    const char *etag,			/* NULL: formatted here. */
-    size_t etagLen)
+    FileReply *f)
 {
     DmServer *srv = conn->srv;
     int headOnly = (req->method == DM_METHOD_HEAD), status = 200, r;
+    int fd = f->fd;
+    const DmFileInfo *infoPtr = &f->info;
     char *head = srv->scratch + DM_READ_ROOM;
-    char etagBuf[DM_ETAG_MAX], rangeText[80];
+    char rangeText[80];
     uint64_t offset = 0, length = infoPtr->size;
     char *multipart = NULL;
     DmReply reply;
     size_t headLen, bodyLen = 0;
 
-    if (etag == NULL) {
-	etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
-		etagBuf);
-	etag = etagBuf;
+    if (f->etag == NULL) {
+	f->etagLen = DmETagVariant(f->etagBuf, DmFormatETag(infoPtr->mtimeNs,
+		infoPtr->size, infoPtr->ino, f->etagBuf), f->encoding,
+		f->etagBuf);
+	f->etag = f->etagBuf;
     }
     memset(&reply, 0, sizeof(reply));
     reply.lastModified = infoPtr->mtime;
-    reply.lastModifiedText = lastModifiedText;
-    reply.etag = etag;
-    reply.etagLen = etagLen;
-    reply.contentType = DmMimeHeader(path, pathLen, &reply.contentTypeLen);
+    reply.lastModifiedText = f->lastModifiedText;
+    reply.etag = f->etag;
+    reply.etagLen = f->etagLen;
+    reply.encoding = f->encoding;
+    reply.vary = f->vary;
+    reply.contentType = f->type;
+    reply.contentTypeLen = f->typeLen;
     reply.connection = DmConnHeader(conn, req->keepAlive, req->versionMinor,
 	    0);
 
@@ -278,8 +299,8 @@ ReplyFile(
 	int n;
 
 	DmReplyClock(srv);
-	v.etag = etag;
-	v.etagLen = etagLen;
+	v.etag = f->etag;
+	v.etagLen = f->etagLen;
 	v.mtime = infoPtr->mtime;
 	status = DmPreconditions(req, 1, &v, srv->dateSecond);
 	if (status == 412) {
@@ -320,7 +341,7 @@ ReplyFile(
 		    snprintf(boundary, sizeof(boundary), "dm%016llx%08x",
 			    (unsigned long long) DmNowUs(),
 			    (unsigned) ++srv->boundaries);
-		    multipart = Multipart(infoPtr, fd, data, ranges, n,
+		    multipart = Multipart(infoPtr, fd, f->data, ranges, n,
 			    reply.contentType, reply.contentTypeLen, boundary,
 			    &bodyLen);
 		    if (multipart != NULL) {
@@ -352,13 +373,226 @@ ReplyFile(
 	free(multipart);
 	return r;
     }
-    if (data != NULL) {
-	return DmConnQueue(conn, req, status, head, headLen, data + offset,
+    if (f->data != NULL) {
+	return DmConnQueue(conn, req, status, head, headLen, f->data + offset,
 		(size_t) length, -1, 0, 0);
     }
-    conn->filePath = strdup(path);
+    conn->filePath = strdup(f->path);
     return DmConnQueue(conn, req, status, head, headLen, NULL, 0, fd, offset,
 	    length);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FromCache --
+ *
+ *	Takes a file's bytes and validators from its cache entry.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills f.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FromCache(
+    FileReply *f,
+    const DmCacheEntry *entry,
+    const char *data,
+    const DmFileInfo *infoPtr)
+{
+    f->fd = -1;
+    f->data = data;
+    f->info = *infoPtr;
+    f->lastModifiedText = DmCacheLastModified(entry);
+    f->etag = DmCacheETag(entry, &f->etagLen);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReadSmall --
+ *
+ *	Reads an open file whole into buf, closes it and offers it to the
+ *	cache, watched for changes first so a write racing the read is
+ *	seen.  The size becomes what was read, even if the file changed
+ *	since fstat.
+ *
+ * Results:
+ *	The cache entry, or NULL if the file was not kept (or could not be
+ *	read: f->data is NULL then).
+ *
+ * Side effects:
+ *	Closes f->fd; f then holds the bytes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static DmCacheEntry *
+ReadSmall(
+    const DmRoot *root,
+    FileReply *f,
+    char *buf)
+{
+    DmCacheTicket ticket = DmCacheWatch(root->cache, root->fd, f->path,
+	    f->fd, &f->info);
+    long n = DmFileRead(f->fd, buf, (size_t) f->info.size, 0);
+    DmCacheEntry *entry;
+
+    DmFileClose(f->fd);
+    f->fd = -1;
+    entry = DmCachePut(root->cache, f->path, &f->info, buf, n, ticket);
+    f->data = (n < 0) ? NULL : buf;
+    f->info.size = (n < 0) ? 0 : (uint64_t) n;
+    return entry;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Precompressed --
+ *
+ *	Looks for NAME.br or NAME.gz beside the file, in the order the
+ *	request's Accept-Encoding prefers, and takes the first that is a
+ *	regular file under the same rules and not older than the file.
+ *
+ * Results:
+ *	1 if f now describes a variant (its path in vpath), else 0.
+ *
+ * Side effects:
+ *	Opens the variant or takes it from the cache; closes the file f held
+ *	when a variant replaces it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Precompressed(
+    DmConn *conn,
+    const DmRequest *req,
+    const DmRoot *root,
+    FileReply *f,
+    char *vpath)		/* DM_PATH_MAX bytes. */
+{
+    DmServer *srv = conn->srv;
+    size_t len = strlen(f->path);
+    unsigned left = DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR);
+    int enc, status;
+
+    if (len + 4 > DM_PATH_MAX) {
+	return 0;
+    }
+    while ((enc = DmChooseEncoding(req->acceptEncoding.ptr,
+	    req->acceptEncoding.len, left)) != DM_ENC_IDENTITY) {
+	DmCacheEntry *entry;
+	const char *data;
+	DmFileInfo info;
+	int fd = -1;
+
+	left &= ~DM_ENC_BIT(enc);
+	memcpy(vpath, f->path, len);
+	strcpy(vpath + len, enc == DM_ENC_GZIP ? ".gz" : ".br");
+	entry = DmCacheGet(root->cache, root->fd, vpath, conn->inputSeq,
+		&data, &info);
+	if (entry == NULL) {
+	    fd = DmFileOpenBeneath(root->fd, root->real, vpath,
+		    srv->config.followSymlinks, &info, &status);
+	    if (fd < 0) {
+		continue;
+	    }
+	}
+	if (info.kind != DM_FILE_REGULAR || info.mtimeNs < f->info.mtimeNs) {
+	    if (fd >= 0) {
+		DmFileClose(fd);
+	    }
+	    continue;
+	}
+	if (f->fd >= 0) {
+	    DmFileClose(f->fd);
+	}
+	f->path = vpath;
+	f->encoding = enc;
+	if (entry != NULL) {
+	    FromCache(f, entry, data, &info);
+	    f->etag = NULL;		/* The coding's own tag, below. */
+	} else {
+	    f->fd = fd;
+	    f->data = NULL;
+	    f->info = info;
+	    f->lastModifiedText = NULL;
+	    f->etag = NULL;
+	}
+	return 1;
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Compressed --
+ *
+ *	The file compressed in the coding the request prefers, for
+ *	-compress: from its cache entry, or compressed now and kept there.
+ *	f must hold the file's bytes.
+ *
+ * Results:
+ *	1 if f now describes the compressed bytes, else 0 (no coding
+ *	acceptable, or compression would not make it smaller).
+ *
+ * Side effects:
+ *	May compress the file and keep the result in the cache; *ownedPtr
+ *	gets bytes the caller frees after sending.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Compressed(
+    const DmRequest *req,
+    const DmRoot *root,
+    DmCacheEntry *entry,
+    FileReply *f,
+    char **ownedPtr)
+{
+    int enc = DmChooseEncoding(req->acceptEncoding.ptr,
+	    req->acceptEncoding.len, DmCompressAvailable());
+    const char *bytes = NULL;
+    size_t len = 0;
+
+    if (enc == DM_ENC_IDENTITY) {
+	return 0;
+    }
+    if (entry != NULL) {
+	bytes = DmCacheVariant(entry, enc, &len);
+    }
+    if (bytes == NULL) {
+	char *made = DmCompress(enc, f->data, (size_t) f->info.size, &len);
+
+	if (made == NULL) {
+	    return 0;
+	}
+	if (entry == NULL || !DmCacheAddVariant(root->cache, entry, enc, made,
+		len)) {
+	    *ownedPtr = made;
+	}
+	bytes = made;
+    }
+    if (f->etag == NULL) {
+	f->etagLen = DmFormatETag(f->info.mtimeNs, f->info.size, f->info.ino,
+		f->etagBuf);
+	f->etag = f->etagBuf;
+    }
+    f->etagLen = DmETagVariant(f->etag, f->etagLen, enc, f->etagBuf);
+    f->etag = f->etagBuf;
+    f->data = bytes;
+    f->info.size = len;
+    f->encoding = enc;
+    return 1;
 }
 
 /*
@@ -368,8 +602,10 @@ ReplyFile(
  *
  *	Answers one request from the files below the root: GET and HEAD
  *	get the file the normalised path names (from the cache when it
- *	holds the current version), or the right status; another method
- *	the server knows gets 405 with Allow, an unknown one 501.
+ *	holds the current version), or a listing of a folder, or the right
+ *	status; another method the server knows gets 405 with Allow, an
+ *	unknown one 501.  With -precompressed a NAME.br or NAME.gz beside
+ *	the file may be sent instead, with -compress the file compressed.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -391,11 +627,13 @@ DmStaticHandle(
     DmServer *srv = conn->srv;
     const DmRoot *root = DmRootFor(srv, req);
     int headOnly = (req->method == DM_METHOD_HEAD);
-    int status, fd;
-    DmFileInfo info;
-    const DmCacheEntry *entry;
+    int status, r;
+    DmCacheEntry *entry = NULL;
     const char *data;
-    size_t etagLen;
+    char *whole = NULL, *owned = NULL;
+    char *buf = srv->scratch + DM_READ_ROOM + DM_HEAD_ROOM;
+    char vpath[DM_PATH_MAX];
+    FileReply f;
 
     if (req->method != DM_METHOD_GET && !headOnly) {
 	return (req->method == DM_METHOD_OTHER)
@@ -405,43 +643,78 @@ DmStaticHandle(
     if (!srv->config.dotfiles && DmPathHidden(path, pathLen)) {
 	return DmConnError(conn, 404, headOnly, req, NULL, NULL, 0);
     }
+    memset(&f, 0, sizeof(f));
+    f.path = path;
     if (path[pathLen - 1] != '/' && (entry = DmCacheGet(root->cache,
-	    root->fd, path, conn->inputSeq, &data, &info)) != NULL) {
-	const char *etag = DmCacheETag(entry, &etagLen);
-
-	return ReplyFile(conn, req, path, pathLen, &info, -1, data,
-		DmCacheLastModified(entry), etag, etagLen);
+	    root->fd, path, conn->inputSeq, &data, &f.info)) != NULL) {
+	FromCache(&f, entry, data, &f.info);
+    } else {
+	f.fd = OpenTarget(srv, root, path, &pathLen, &f.info, &status);
+	if (f.fd < 0) {
+	    if (status == 301) {
+		return Redirect(conn, req, path, pathLen);
+	    }
+	    if (status == 404 && srv->config.listings
+		    && path[pathLen - 1] == '/') {
+		return DmListingReply(conn, req, root, path, pathLen);
+	    }
+	    return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
+	}
     }
-    fd = OpenTarget(srv, root, path, &pathLen, &info, &status);
-    if (fd < 0) {
-	return (status == 301) ? Redirect(conn, req, path, pathLen)
-		: DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
+    f.type = DmMimeHeader(path, pathLen, &f.typeLen);
+
+    /*
+     * The coding: a precompressed variant (ranges then apply to its
+     * bytes), or the file compressed here (never for a Range request, so
+     * a 206 is always of the file itself).
+     */
+
+    if (srv->config.precompressed) {
+	f.vary = 1;
+	if (req->acceptEncoding.ptr != NULL
+		&& Precompressed(conn, req, root, &f, vpath)) {
+	    entry = NULL;
+	}
+    }
+    if (srv->config.compress && f.encoding == DM_ENC_IDENTITY
+	    && DmMimeCompressible(f.type, f.typeLen)
+	    && f.info.size >= DM_COMPRESS_MIN
+	    && f.info.size <= CACHE_BYTES / 8) {
+	f.vary = 1;
+	if (req->acceptEncoding.ptr != NULL && req->range.ptr == NULL) {
+	    if (f.fd >= 0) {
+		if (f.info.size > DM_SMALL_FILE) {
+		    whole = malloc((size_t) f.info.size);
+		    if (whole == NULL) {
+			DmFileClose(f.fd);
+			return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
+		    }
+		}
+		entry = ReadSmall(root, &f, whole ? whole : buf);
+		if (f.data == NULL) {
+		    free(whole);
+		    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
+		}
+	    }
+	    Compressed(req, root, entry, &f, &owned);
+	}
     }
 
     /*
-     * A small file is read whole (watched for changes first), kept in
-     * the cache if it was read whole, and sent with its head in one
-     * write; the head tells the length actually read even if the file
-     * changed since fstat.
+     * A small file is read whole, kept in the cache if it was read whole,
+     * and sent with its head in one write.
      */
 
-    if (!headOnly && info.size <= DM_SMALL_FILE) {
-	char *body = srv->scratch + DM_READ_ROOM + DM_HEAD_ROOM;
-	DmCacheTicket ticket = DmCacheWatch(root->cache, root->fd, path,
-		fd, &info);
-	long n = DmFileRead(fd, body, (size_t) info.size, 0);
-
-	DmFileClose(fd);
-	DmCachePut(root->cache, path, &info, body, n, ticket);
-	if (n < 0) {
+    if (f.fd >= 0 && !headOnly && f.info.size <= DM_SMALL_FILE) {
+	ReadSmall(root, &f, buf);
+	if (f.data == NULL) {
 	    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
 	}
-	info.size = (uint64_t) n;
-	return ReplyFile(conn, req, path, pathLen, &info, -1, body, NULL,
-		NULL, 0);
     }
-    return ReplyFile(conn, req, path, pathLen, &info, fd, NULL, NULL, NULL,
-	    0);
+    r = ReplyFile(conn, req, &f);
+    free(whole);
+    free(owned);
+    return r;
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #ifdef HAVE_LINUX_OPENAT2_H
 #   include <sys/syscall.h>
 #   include <linux/openat2.h>
@@ -470,6 +471,48 @@ DmFileStat(
 	return -1;
     }
     FillInfo(&st, infoPtr);
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileListDir --
+ *
+ *	Calls proc with each name in an open directory but "." and "..".
+ *
+ * Results:
+ *	0, or -1 if the directory cannot be read.
+ *
+ * Side effects:
+ *	Whatever proc does; fd stays open.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileListDir(
+    int fd,
+    DmDirNameProc *proc,
+    void *clientData)
+{
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    DIR *dir = (copy < 0) ? NULL : fdopendir(copy);
+    struct dirent *de;
+
+    if (dir == NULL) {
+	if (copy >= 0) {
+	    close(copy);
+	}
+	return -1;
+    }
+    rewinddir(dir);
+    while ((de = readdir(dir)) != NULL) {
+	if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+	    proc(clientData, de->d_name);
+	}
+    }
+    closedir(dir);
     return 0;
 }
 

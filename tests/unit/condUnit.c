@@ -4,11 +4,12 @@
  *	Unit tests of conditional and range requests (generic/dmCond.c) and
  *	of the HTTP-date reader (DmParseHttpDate in generic/dmDate.c): the
  *	three date forms and bad ones, entity-tag lists, the order of the
- *	preconditions, If-Range, and Range fields with their limits.  Build
- *	and run:
+ *	preconditions, If-Range, Range fields with their limits, and the
+ *	choice of a content coding by Accept-Encoding (generic/dmNego.c).
+ *	Build and run:
  *
  *	    cc -Igeneric tests/unit/condUnit.c generic/dmCond.c \
- *		generic/dmDate.c generic/dmHttp.c -o condUnit
+ *		generic/dmDate.c generic/dmHttp.c generic/dmNego.c -o condUnit
  *	    ./condUnit
  *
  * Copyright (c) 2026 the dustmote developers.
@@ -17,6 +18,7 @@
 
 #include "dmCond.h"
 #include "dmDate.h"
+#include "dmNego.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -359,12 +361,111 @@ ETagFormat(void)
     a[n] = '\0';
     Check(strcmp(a, "\"18ecc375ceec2760-a-a74096\"") == 0, "etag form", a);
     n = DmFormatETag(-1, UINT64_MAX, UINT64_MAX, a);
-    Check(n == DM_ETAG_MAX, "etag longest", "");
+    Check(DmETagVariant(a, n, DM_ENC_GZIP, a) == DM_ETAG_MAX,
+	    "etag longest", "");
     n = DmFormatETag(1, 1, 1, a);
     a[n] = '\0';
     n = DmFormatETag(2, 1, 1, b);
     b[n] = '\0';
     Check(strcmp(a, b) != 0, "etag changes", b);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Encodings --
+ *
+ *	Accept-Encoding: weights, identity and "*", ties, malformed
+ *	elements, what is available; and the tags of the codings.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Encodings(void)
+{
+    static const struct {
+	const char *field;
+	unsigned available;
+	int want;
+    } cases[] = {
+#define BOTH (DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR))
+#define GZ DM_ENC_BIT(DM_ENC_GZIP)
+	{"gzip, deflate, br", BOTH, DM_ENC_BR},
+	{"gzip, deflate, br", GZ, DM_ENC_GZIP},
+	{"gzip, deflate", BOTH, DM_ENC_GZIP},
+	{"GZIP", BOTH, DM_ENC_GZIP},
+	{"x-gzip", BOTH, DM_ENC_GZIP},
+	{"br;q=0.5, gzip", BOTH, DM_ENC_GZIP},
+	{"br;q=1.0, gzip;q=0.999", BOTH, DM_ENC_BR},
+	{"br ; q=0.5 , gzip ; Q=0.4", BOTH, DM_ENC_BR},
+	{"gzip;q=0", BOTH, DM_ENC_IDENTITY},
+	{"", BOTH, DM_ENC_IDENTITY},
+	{"identity", BOTH, DM_ENC_IDENTITY},
+	{"*", BOTH, DM_ENC_BR},
+	{"*", GZ, DM_ENC_GZIP},
+	{"*;q=0.5, identity", BOTH, DM_ENC_IDENTITY},
+	{"*;q=0, gzip", BOTH, DM_ENC_GZIP},
+	{"br;q=0, *", BOTH, DM_ENC_GZIP},
+	{"identity;q=0", BOTH, DM_ENC_IDENTITY},	/* Nothing else: sent
+							 * as it is. */
+	{"gzip;q=0.5, identity;q=0.6", BOTH, DM_ENC_IDENTITY},
+	{"gzip;q=0.5, identity;q=0.5", BOTH, DM_ENC_GZIP},
+	{"gzip;q=2", BOTH, DM_ENC_IDENTITY},	/* Not a qvalue. */
+	{"gzip;q=0.1234", BOTH, DM_ENC_IDENTITY},
+	{"gzip;q=1.001", BOTH, DM_ENC_IDENTITY},
+	{"gzip;q=", BOTH, DM_ENC_IDENTITY},
+	{"gzip;level=9", BOTH, DM_ENC_IDENTITY},
+	{"gzip junk, br", BOTH, DM_ENC_BR},
+	{"gzip;q=0, gzip", BOTH, DM_ENC_IDENTITY},	/* First counts. */
+	{"brotli, gzipx, gz", BOTH, DM_ENC_IDENTITY},
+	{",,, ,gzip,,", BOTH, DM_ENC_GZIP},
+	{"br", 0, DM_ENC_IDENTITY},
+#undef BOTH
+#undef GZ
+    };
+    char tag[DM_ETAG_MAX + 1];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	Check(DmChooseEncoding(cases[i].field, strlen(cases[i].field),
+		cases[i].available) == cases[i].want, "accept-encoding",
+		cases[i].field);
+    }
+    Check(DmChooseEncoding(NULL, 0, DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR)) == DM_ENC_IDENTITY,
+	    "no accept-encoding", "");
+    n = DmETagVariant("\"1-2-3\"", 7, DM_ENC_BR, tag);
+    tag[n] = '\0';
+    Check(strcmp(tag, "\"1-2-3-br\"") == 0, "etag of br", tag);
+    n = DmETagVariant("\"1-2-3\"", 7, DM_ENC_GZIP, tag);
+    tag[n] = '\0';
+    Check(strcmp(tag, "\"1-2-3-gz\"") == 0, "etag of gzip", tag);
+    n = DmETagVariant("\"1-2-3\"", 7, DM_ENC_IDENTITY, tag);
+    tag[n] = '\0';
+    Check(strcmp(tag, "\"1-2-3\"") == 0, "etag of identity", tag);
+    Check(strcmp(DmEncodingName(DM_ENC_GZIP), "gzip") == 0
+	    && strcmp(DmEncodingName(DM_ENC_BR), "br") == 0, "names", "");
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsoDates --
+ *
+ *	The listing's date form.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+IsoDates(void)
+{
+    char buf[DM_ISO_DATE_LEN + 1];
+
+    DmFormatIsoDate(MTIME, buf);
+    Check(strcmp(buf, "1994-11-06T08:49:37Z") == 0, "iso date", buf);
+    DmFormatIsoDate(INT64_C(951782400), buf);
+    Check(strcmp(buf, "2000-02-29T00:00:00Z") == 0, "iso leap day", buf);
 }
 
 int
@@ -376,6 +477,8 @@ main(void)
     IfRange();
     Ranges();
     ETagFormat();
+    Encodings();
+    IsoDates();
     printf("condUnit: %d passed, %d failed\n", passed, failed);
     return failed > 0;
 }

@@ -1,0 +1,264 @@
+/*
+ * dmNego.c --
+ *
+ *	Content negotiation: the Accept-Encoding field (RFC 9110 12.5.3),
+ *	with its q-values, "identity" and "*", picks one of the content
+ *	codings a file is available in.
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmNego.h"
+
+#include <string.h>
+
+/*
+ * A weight in thousandths; NOT_SAID for a coding the field does not name.
+ */
+
+#define NOT_SAID	(-1)
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsTchar --
+ *
+ *	Whether c may be part of a token (RFC 9110 5.6.2).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+IsTchar(
+    int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+	    || (c >= '0' && c <= '9')
+	    || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseWeight --
+ *
+ *	A qvalue: "0" ["." 0*3DIGIT] or "1" ["." 0*3"0"].
+ *
+ * Results:
+ *	The weight in thousandths, or -1 if the text is not a qvalue.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseWeight(
+    const char *p,
+    const char *end)
+{
+    int q, scale = 100;
+
+    if (p == end || (*p != '0' && *p != '1')) {
+	return -1;
+    }
+    q = (*p++ - '0') * 1000;
+    if (p == end) {
+	return q;
+    }
+    if (*p++ != '.' || end - p > 3) {
+	return -1;
+    }
+    for (; p < end; p++, scale /= 10) {
+	if (*p < '0' || *p > '9') {
+	    return -1;
+	}
+	q += (*p - '0') * scale;
+    }
+    return (q > 1000) ? -1 : q;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmChooseEncoding --
+ *
+ *	Picks the content coding to send, among identity and the codings in
+ *	available (a set of DM_ENC_BIT), by an Accept-Encoding value: the
+ *	one with the highest weight, brotli before gzip before identity at
+ *	equal weights (the smaller body).  A coding the field does not name
+ *	weighs what "*" does, or nothing; identity weighs 1 unless "*" or
+ *	"identity" says otherwise.  A malformed element is ignored, and the
+ *	first mention of a coding counts.
+ *
+ * Results:
+ *	A DM_ENC_* value: DM_ENC_IDENTITY too when the field refuses every
+ *	coding (the body is sent unencoded rather than refused, as by most
+ *	servers; RFC 9110 12.5.3 allows either).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmChooseEncoding(
+    const char *value,
+    size_t len,
+    unsigned available)
+{
+    static const int order[] = { DM_ENC_BR, DM_ENC_GZIP, DM_ENC_IDENTITY };
+    const char *p = value, *end = value + len;
+    int weight[DM_ENC_COUNT], star = NOT_SAID, best = DM_ENC_IDENTITY;
+    int bestWeight = 0, i;
+
+    for (i = 0; i < DM_ENC_COUNT; i++) {
+	weight[i] = NOT_SAID;
+    }
+    while (p < end) {
+	const char *name, *nameEnd;
+	int q = 1000, *slot = NULL;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+	    p++;
+	}
+	for (name = p; p < end && IsTchar((unsigned char) *p); p++) {
+	}
+	nameEnd = p;
+
+	/*
+	 * Parameters: only "q" is defined; anything else, or text that is
+	 * not a parameter, spoils the element.
+	 */
+
+	for (;;) {
+	    const char *w;
+
+	    while (p < end && (*p == ' ' || *p == '\t')) {
+		p++;
+	    }
+	    if (p == end || *p != ';') {
+		break;
+	    }
+	    for (p++; p < end && (*p == ' ' || *p == '\t'); p++) {
+	    }
+	    if (end - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') {
+		q = -1;
+		break;
+	    }
+	    for (w = p += 2; p < end && *p != ',' && *p != ';' && *p != ' '
+		    && *p != '\t'; p++) {
+	    }
+	    q = ParseWeight(w, p);
+	    if (q < 0) {
+		break;
+	    }
+	}
+	if (q < 0 || name == nameEnd || (p < end && *p != ',')) {
+	    while (p < end && *p != ',') {
+		p++;
+	    }
+	    continue;
+	}
+	if (DmEqualFold(name, (size_t) (nameEnd - name), "gzip")
+		|| DmEqualFold(name, (size_t) (nameEnd - name), "x-gzip")) {
+	    slot = &weight[DM_ENC_GZIP];
+	} else if (DmEqualFold(name, (size_t) (nameEnd - name), "br")) {
+	    slot = &weight[DM_ENC_BR];
+	} else if (DmEqualFold(name, (size_t) (nameEnd - name),
+		"identity")) {
+	    slot = &weight[DM_ENC_IDENTITY];
+	} else if (nameEnd - name == 1 && *name == '*') {
+	    slot = &star;
+	}
+	if (slot != NULL && *slot == NOT_SAID) {
+	    *slot = q;
+	}
+    }
+
+    available |= DM_ENC_BIT(DM_ENC_IDENTITY);
+    for (i = 0; i < (int) (sizeof(order) / sizeof(order[0])); i++) {
+	int e = order[i], w = weight[e];
+
+	if (!(available & DM_ENC_BIT(e))) {
+	    continue;
+	}
+	if (w == NOT_SAID) {
+	    w = (star != NOT_SAID) ? star : (e == DM_ENC_IDENTITY ? 1 : 0);
+	}
+	if (w > bestWeight) {
+	    best = e;
+	    bestWeight = w;
+	}
+    }
+    return best;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmEncodingName --
+ *
+ *	A coding's name, as Content-Encoding gives it.
+ *
+ * Results:
+ *	"gzip", "br", or "identity".
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+DmEncodingName(
+    int encoding)
+{
+    return (encoding == DM_ENC_GZIP) ? "gzip"
+	    : (encoding == DM_ENC_BR) ? "br" : "identity";
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmETagVariant --
+ *
+ *	The entity-tag of a file in a content coding: its own, with the
+ *	coding's name before the closing quote, so that each coding of the
+ *	file has a tag of its own (RFC 9110 8.8.3.3).
+ *
+ * Results:
+ *	Its length; at most DM_ETAG_MAX for a tag made by DmFormatETag.
+ *
+ * Side effects:
+ *	Writes to buf (which may be etag itself), not NUL-terminated.
+ *
+ *----------------------------------------------------------------------
+ */
+
+size_t
+DmETagVariant(
+    const char *etag,		/* Strong, quotes included. */
+    size_t len,
+    int encoding,
+    char *buf)
+{
+    const char *suffix = (encoding == DM_ENC_GZIP) ? "-gz\"" : "-br\"";
+
+    if (encoding == DM_ENC_IDENTITY) {
+	memmove(buf, etag, len);
+	return len;
+    }
+    memmove(buf, etag, len - 1);
+    memcpy(buf + len - 1, suffix, 4);
+    return len + 3;
+}

@@ -43,6 +43,11 @@ struct DmCacheEntry {
     char lastModified[DM_HTTP_DATE_LEN + 1];
     char etag[DM_ETAG_MAX];	/* Its entity-tag, etagLen bytes. */
     size_t etagLen;
+    const char *type;		/* Its Content-Type line (typeLen bytes),
+				 * while the MIME table is at typeEpoch;
+				 * NULL until asked for. */
+    size_t typeLen;
+    unsigned typeEpoch;
     char *variant[DM_ENC_COUNT]; /* The file in a content coding (malloc'ed)
 				 * or NULL, by DM_ENC_*... */
     size_t variantLen[DM_ENC_COUNT]; /* ...and its length. */
@@ -504,6 +509,40 @@ DmCachePut(
     cache->bytes += size;
     Tcl_SetHashValue(hPtr, e);
     return e;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmCacheType --
+ *
+ *	The Content-Type line of an entry's path, looked up once while the
+ *	MIME table does not change.
+ *
+ * Results:
+ *	The line, with *lenPtr its length.
+ *
+ * Side effects:
+ *	May look the type up and keep it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+DmCacheType(
+    DmCacheEntry *entry,
+    const char *path,		/* The entry's own path. */
+    size_t len,
+    size_t *lenPtr)
+{
+    unsigned epoch = DmMimeEpoch();
+
+    if (entry->type == NULL || entry->typeEpoch != epoch) {
+	entry->type = DmMimeHeader(path, len, &entry->typeLen);
+	entry->typeEpoch = epoch;
+    }
+    *lenPtr = entry->typeLen;
+    return entry->type;
 }
 
 /*

@@ -205,6 +205,8 @@ MODULE_SCOPE void	DmCacheCounts(const DmCache *cache,
 MODULE_SCOPE const char *DmCacheLastModified(const DmCacheEntry *entry);
 MODULE_SCOPE const char *DmCacheETag(const DmCacheEntry *entry,
 			    size_t *lenPtr);
+MODULE_SCOPE const char *DmCacheType(DmCacheEntry *entry, const char *path,
+			    size_t len, size_t *lenPtr);
 MODULE_SCOPE const char *DmCacheVariant(const DmCacheEntry *entry,
 			    int encoding, size_t *lenPtr);
 MODULE_SCOPE int	DmCacheAddVariant(DmCache *cache, DmCacheEntry *entry,
@@ -229,6 +231,7 @@ MODULE_SCOPE char *	DmCompress(int encoding, const char *data,
 MODULE_SCOPE const char *DmMimeHeader(const char *path, size_t len,
 			    size_t *lenPtr);
 MODULE_SCOPE int	DmMimeCompressible(const char *header, size_t len);
+MODULE_SCOPE unsigned	DmMimeEpoch(void);
 
 /*
  *----------------------------------------------------------------

@@ -30,6 +30,8 @@ typedef struct MimeEntry {
 typedef struct ThreadData {
     int initialized;
     Tcl_HashTable types;	/* Lower-case extension -> MimeEntry *. */
+    unsigned epoch;		/* Changes when an entry is replaced, so
+				 * a line kept elsewhere is known stale. */
 } ThreadData;
 
 static Tcl_ThreadDataKey dataKey;
@@ -125,6 +127,7 @@ SetType(
 	Tcl_Free(Tcl_GetHashValue(hPtr));
     }
     Tcl_SetHashValue(hPtr, e);
+    tsdPtr->epoch++;
 }
 
 /*
@@ -285,6 +288,29 @@ GetThreadData(void)
 	tsdPtr->initialized = 1;
     }
     return tsdPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmMimeEpoch --
+ *
+ *	The table's version: a line DmMimeHeader gave stays valid, and
+ *	right, while this does not change.
+ *
+ * Results:
+ *	The version.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+unsigned
+DmMimeEpoch(void)
+{
+    return GetThreadData()->epoch;
 }
 
 /*

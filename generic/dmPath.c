@@ -108,6 +108,7 @@ DmNormalizePath(
     const char *p = target, *end = target + len;
     size_t o = 0;
     size_t segStart;
+    int high = 0;		/* Bytes above 0x7F in this segment. */
 
     if (len == 0) {
 	return 400;
@@ -181,6 +182,7 @@ DmNormalizePath(
 		    return 414;		/* No room for c and the NUL. */
 		}
 		out[o++] = (char) c;
+		high |= c;
 		continue;
 	    }
 	}
@@ -192,9 +194,11 @@ DmNormalizePath(
 	{
 	    size_t segLen = o - segStart;
 
-	    if (!DmValidUtf8((const unsigned char *) out + segStart, segLen)) {
+	    if ((high & 0x80) && !DmValidUtf8((const unsigned char *) out
+		    + segStart, segLen)) {
 		return 400;
 	    }
+	    high = 0;
 	    if (segLen == 1 && out[segStart] == '.') {
 		o = segStart;
 	    } else if (segLen == 2 && out[segStart] == '.'
@@ -299,14 +303,20 @@ DmPathHidden(
 {
     static const char wellKnown[] = "/.well-known";
     const size_t n = sizeof(wellKnown) - 1;
-    const char *p = path, *end = path + len;
+    size_t i;
 
-    if (len >= n && memcmp(path, wellKnown, n) == 0
-	    && (len == n || path[n] == '/')) {
-	p += n;				/* Past it. */
-    }
-    while ((p = memchr(p, '/', (size_t) (end - p))) != NULL) {
-	if (++p < end && *p == '.') {
+    /*
+     * A plain loop: paths are short, and most have a '.' (the
+     * extension), so looking for "/." beats looking for either.
+     */
+
+    for (i = 1; i < len; i++) {
+	if (path[i] == '.' && path[i - 1] == '/') {
+	    if (i == 1 && len >= n && memcmp(path, wellKnown, n) == 0
+		    && (len == n || path[n] == '/')) {
+		i = n;			/* Past it. */
+		continue;
+	    }
 	    return 1;
 	}
     }

@@ -207,7 +207,9 @@ DmReplyHead(
 	if (srv->config.maxAge >= 0) {
 	    p = DmAppend(p, srv->expiresHeader, DM_HTTP_DATE_LEN + 11);
 	}
-	p = DmAppend(p, srv->fileFields, srv->fileFieldsLen);
+	if (srv->fileFieldsLen > 0) {
+	    p = DmAppend(p, srv->fileFields, srv->fileFieldsLen);
+	}
     }
     if (reply->extraName != NULL) {
 	p = DmAppend(p, reply->extraName, strlen(reply->extraName));

@@ -387,7 +387,8 @@ ReplyFile(
  *
  * FromCache --
  *
- *	Takes a file's bytes and validators from its cache entry.
+ *	Takes a file's bytes and validators from its cache entry (f->info
+ *	is filled by DmCacheGet).
  *
  * Results:
  *	None.
@@ -402,12 +403,10 @@ static void
 FromCache(
     FileReply *f,
     const DmCacheEntry *entry,
-    const char *data,
-    const DmFileInfo *infoPtr)
+    const char *data)
 {
     f->fd = -1;
     f->data = data;
-    f->info = *infoPtr;
     f->lastModifiedText = DmCacheLastModified(entry);
     f->etag = DmCacheETag(entry, &f->etagLen);
 }
@@ -516,13 +515,13 @@ Precompressed(
 	}
 	f->path = vpath;
 	f->encoding = enc;
+	f->info = info;
 	if (entry != NULL) {
-	    FromCache(f, entry, data, &info);
+	    FromCache(f, entry, data);
 	    f->etag = NULL;		/* The coding's own tag, below. */
 	} else {
 	    f->fd = fd;
 	    f->data = NULL;
-	    f->info = info;
 	    f->lastModifiedText = NULL;
 	    f->etag = NULL;
 	}
@@ -643,12 +642,17 @@ DmStaticHandle(
     if (!srv->config.dotfiles && DmPathHidden(path, pathLen)) {
 	return DmConnError(conn, 404, headOnly, req, NULL, NULL, 0);
     }
-    memset(&f, 0, sizeof(f));
     f.path = path;
+    f.encoding = DM_ENC_IDENTITY;
+    f.vary = 0;
     if (path[pathLen - 1] != '/' && (entry = DmCacheGet(root->cache,
 	    root->fd, path, conn->inputSeq, &data, &f.info)) != NULL) {
-	FromCache(&f, entry, data, &f.info);
+	FromCache(&f, entry, data);
+	f.type = DmCacheType(entry, path, pathLen, &f.typeLen);
     } else {
+	f.data = NULL;
+	f.lastModifiedText = NULL;
+	f.etag = NULL;
 	f.fd = OpenTarget(srv, root, path, &pathLen, &f.info, &status);
 	if (f.fd < 0) {
 	    if (status == 301) {
@@ -660,8 +664,8 @@ DmStaticHandle(
 	    }
 	    return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
 	}
+	f.type = DmMimeHeader(path, pathLen, &f.typeLen);
     }
-    f.type = DmMimeHeader(path, pathLen, &f.typeLen);
 
     /*
      * The coding: a precompressed variant (ranges then apply to its

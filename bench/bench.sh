@@ -42,6 +42,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 mkdir "$work/www"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
+# A fixed time, so that every server's Last-Modified matches the 304 row's
+# If-Modified-Since.
+touch -d '2024-01-01 00:00:00 UTC' "$work/www/1k.bin"
 head -c 104857600 /dev/urandom >"$work/www/100m.bin"
 # A route answering 100 bytes from Tcl, installed by a -config script.
 cat >"$work/route.tcl" <<'EOF'
@@ -149,13 +152,16 @@ run() {
     [ -n "$errors" ] && printf ' (%s)' "$(echo $errors)"
 }
 
-# static: the four file workloads against the server started last, one
+# static: the file workloads against the server started last, one
 # figure per line.
 static() {
     run 64 /1k.bin; echo
     run 64 /1k.bin -H 'Connection: close'; echo
     run 4 /100m.bin; echo
     run 5000 /1k.bin; echo
+    run 64 /1k.bin -H 'If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT'
+    echo
+    run 64 /1k.bin -H 'Range: bytes=100-199'; echo
 }
 
 start
@@ -189,7 +195,10 @@ n=0
 for row in "ka|1 KiB file, keep-alive, 64 connections" \
 	"close|1 KiB file, \`Connection: close\`, 64 connections" \
 	"big|100 MiB file, keep-alive, 4 connections" \
-	"c5k|1 KiB file, keep-alive, 5,000 connections"; do
+	"c5k|1 KiB file, keep-alive, 5,000 connections" \
+	"304|as ka, revalidated: If-Modified-Since gets 304" \
+	"range|as ka, \`Range: bytes=100-199\` gets 206" \
+	; do
     n=$((n + 1))
     line="| ${row%%|*} | ${row#*|} |"
     for name in $names; do

@@ -13,10 +13,10 @@
  *	    2: the rest split at newlines into If-Match, If-None-Match,
  *	       If-Modified-Since, If-Unmodified-Since and If-Range values,
  *	       evaluated against a fixed validator: only 0, 304 or 412.
- *	    3: an Accept-Encoding field, for the codings the next byte
- *	       makes available: the choice is one of them or identity, and
- *	       never one the field gives the weight 0 ("q=0" directly after
- *	       its name, first mention).
+ *	    3: Accept-Encoding lines (split at newlines), for the codings
+ *	       the next byte makes available: the choice is one of them or
+ *	       identity, and never one the lines give the weight 0 ("q=0"
+ *	       directly after its name, first mention).
  *	Each field lives in a block of exactly its size, so AddressSanitizer
  *	catches a read past it.  A broken check calls abort().
  *
@@ -147,8 +147,9 @@ Preconditions(
     int i, r;
 
     memset(&req, 0, sizeof(req));
-    spans[0] = &req.ifMatch;
-    spans[1] = &req.ifNoneMatch;
+    req.ifMatch.count = req.ifNoneMatch.count = 1;
+    spans[0] = &req.ifMatch.line[0];
+    spans[1] = &req.ifNoneMatch.line[0];
     spans[2] = &req.ifModifiedSince;
     spans[3] = &req.ifUnmodifiedSince;
     spans[4] = &req.ifRange;
@@ -249,7 +250,7 @@ Refused(
     while (i < len) {
 	size_t start = i, end, n;
 
-	while (i < len && field[i] != ',') {
+	while (i < len && field[i] != ',' && field[i] != '\n') {
 	    i++;
 	}
 	end = i++;
@@ -288,7 +289,9 @@ Encoding(
 {
     unsigned available;
     char *field;
+    DmList lines;
     int e;
+    size_t i, from = 0;
 
     if (size == 0) {
 	return;
@@ -296,7 +299,19 @@ Encoding(
     available = data[0] & (DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR));
     field = FuzzAlloc(size - 1);
     memcpy(field, data + 1, size - 1);
-    e = DmChooseEncoding(field, size - 1, available);
+    lines.count = 0;
+    for (i = 0; i <= size - 1; i++) {
+	if (i == size - 1 || field[i] == '\n') {
+	    if (lines.count == DM_MAX_LIST_LINES) {
+		lines.count = -1;
+		break;
+	    }
+	    lines.line[lines.count].ptr = field + from;
+	    lines.line[lines.count++].len = i - from;
+	    from = i + 1;
+	}
+    }
+    e = DmChooseEncoding(&lines, available);
     CHECK(e == DM_ENC_IDENTITY || (available & DM_ENC_BIT(e)));
     CHECK(e != DM_ENC_GZIP || !Refused(field, size - 1, "gzip", "x-gzip"));
     CHECK(e != DM_ENC_BR || !Refused(field, size - 1, "br", NULL));

@@ -73,7 +73,8 @@ CheckSuccess(
     const DmRequest *req = &pPtr->req;
     const DmSpan *spans[NUM_SPANS] = {
 	&req->methodName, &req->target, &req->requestLine, &req->host,
-	&req->range, &req->ifModifiedSince, &req->ifNoneMatch, &req->ifRange
+	&req->range, &req->ifModifiedSince, &req->ifNoneMatch.line[0],
+	&req->ifRange
     };
     size_t head = (size_t) pPtr->result;
     int i;

@@ -495,7 +495,7 @@ DmCachePut(
     e->checkedMs = DmNowMs();
     DmFormatHttpDate(infoPtr->mtime, e->lastModified);
     e->etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
-	    e->etag);
+	    infoPtr->dev, e->etag);
     memcpy(e->data, data, size);
     e->prev = NULL;
     e->next = cache->head;

@@ -131,6 +131,41 @@ Date(
 /*
  *----------------------------------------------------------------------
  *
+ * ListMatch --
+ *
+ *	DmETagListMatch over every line of an If-Match or If-None-Match
+ *	field.  A field of more lines than were kept matches nothing: the
+ *	safe reading for both (If-Match fails, If-None-Match sends the
+ *	file).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ListMatch(
+    const DmList *list,
+    const DmValidator *v,
+    int weak)
+{
+    int i;
+
+    for (i = 0; i < list->count; i++) {
+	if (DmETagListMatch(list->line[i], v->etag, v->etagLen, weak)) {
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmPreconditions --
  *
  *	Evaluates a request's preconditions against a file (RFC 9110
@@ -154,15 +189,15 @@ DmPreconditions(
 {
     int64_t date;
 
-    if (req->ifMatch.ptr != NULL) {
-	if (!DmETagListMatch(req->ifMatch, v->etag, v->etagLen, 0)) {
+    if (req->ifMatch.count != 0) {
+	if (!ListMatch(&req->ifMatch, v, 0)) {
 	    return 412;
 	}
     } else if (Date(req->ifUnmodifiedSince, now, &date) && v->mtime > date) {
 	return 412;
     }
-    if (req->ifNoneMatch.ptr != NULL) {
-	if (DmETagListMatch(req->ifNoneMatch, v->etag, v->etagLen, 1)) {
+    if (req->ifNoneMatch.count != 0) {
+	if (ListMatch(&req->ifNoneMatch, v, 1)) {
 	    return getOrHead ? 304 : 412;
 	}
     } else if (getOrHead && Date(req->ifModifiedSince, now, &date)
@@ -203,7 +238,8 @@ DmIfRangeHolds(
     if (ifRange.ptr == NULL) {
 	return 1;
     }
-    if (ifRange.len > 0 && (ifRange.ptr[0] == '"' || ifRange.ptr[0] == 'W')) {
+    if ((ifRange.len > 0 && ifRange.ptr[0] == '"') || (ifRange.len > 1
+	    && ifRange.ptr[0] == 'W' && ifRange.ptr[1] == '/')) {
 	return ifRange.len == v->etagLen
 		&& memcmp(ifRange.ptr, v->etag, v->etagLen) == 0;
     }
@@ -281,7 +317,7 @@ DmParseRange(
 {
     const char *p = s, *end = s + len;
     uint64_t asked = 0;
-    int n = 0, specs = 0, i, j;
+    int n = 0, specs = 0, emptySuffix = 0, i, j;
 
     *countPtr = 0;
     if (len < 6 || !DmEqualFold(s, 6, "bytes=")) {
@@ -300,6 +336,7 @@ DmParseRange(
 		return DM_RANGE_WHOLE;
 	    }
 	    if (last == 0 || size == 0) {
+		emptySuffix |= (last > 0);
 		first = 1;		/* Unsatisfiable: left out. */
 		last = 0;
 	    } else {
@@ -338,7 +375,12 @@ DmParseRange(
 	return DM_RANGE_WHOLE;		/* "bytes=" alone is malformed. */
     }
     if (n == 0) {
-	return DM_RANGE_UNSATISFIABLE;
+	/*
+	 * RFC 9110 14.1.1: a suffix range of an empty file is satisfiable,
+	 * but 206 cannot carry zero bytes, so the (empty) file is sent.
+	 */
+
+	return emptySuffix ? DM_RANGE_WHOLE : DM_RANGE_UNSATISFIABLE;
     }
 
     /*
@@ -407,8 +449,8 @@ PutHex(
  * DmFormatETag --
  *
  *	A file's strong entity-tag: its modification time in nanoseconds,
- *	size and inode number, in hexadecimal, quoted.  Any write, truncate
- *	or replacement changes one of them.
+ *	size, inode number and device, in hexadecimal, quoted.  Any write,
+ *	truncate or replacement changes one of them.
  *
  * Results:
  *	Its length (at most DM_ETAG_MAX).
@@ -424,6 +466,7 @@ DmFormatETag(
     int64_t mtimeNs,
     uint64_t size,
     uint64_t ino,
+    uint64_t dev,
     char *buf)
 {
     char *p = buf;
@@ -434,6 +477,8 @@ DmFormatETag(
     p = PutHex(p, size);
     *p++ = '-';
     p = PutHex(p, ino);
+    *p++ = '-';
+    p = PutHex(p, dev);
     *p++ = '"';
     return (size_t) (p - buf);
 }

@@ -39,10 +39,10 @@ typedef struct DmValidator {
  * (with the suffix of a content coding, see DmETagVariant).
  */
 
-#define DM_ETAG_MAX	55
+#define DM_ETAG_MAX	72
 
 MODULE_SCOPE size_t	DmFormatETag(int64_t mtimeNs, uint64_t size,
-			    uint64_t ino, char *buf);
+			    uint64_t ino, uint64_t dev, char *buf);
 MODULE_SCOPE int	DmPreconditions(const DmRequest *req, int getOrHead,
 			    const DmValidator *v, int64_t now);
 MODULE_SCOPE int	DmIfRangeHolds(DmSpan ifRange, const DmValidator *v,

@@ -1846,8 +1846,13 @@ DmSaveRequest(
     REBASE(saved->req.host, start, saved->head);
     REBASE(saved->req.range, start, saved->head);
     REBASE(saved->req.ifModifiedSince, start, saved->head);
-    REBASE(saved->req.ifNoneMatch, start, saved->head);
+    REBASE(saved->req.ifUnmodifiedSince, start, saved->head);
     REBASE(saved->req.ifRange, start, saved->head);
+    for (i = 0; i < DM_MAX_LIST_LINES; i++) {
+	REBASE(saved->req.ifMatch.line[i], start, saved->head);
+	REBASE(saved->req.ifNoneMatch.line[i], start, saved->head);
+	REBASE(saved->req.acceptEncoding.line[i], start, saved->head);
+    }
     return saved;
 }
 

@@ -457,6 +457,37 @@ ParseConnection(
 /*
  *----------------------------------------------------------------------
  *
+ * KeepLine --
+ *
+ *	Keeps one line of a list field.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Adds the value to *listPtr, or sets its count to -1 past
+ *	DM_MAX_LIST_LINES.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+KeepLine(
+    DmList *listPtr,
+    const char *p,
+    size_t n)
+{
+    if (listPtr->count == DM_MAX_LIST_LINES) {
+	listPtr->count = -1;
+    } else if (listPtr->count >= 0) {
+	listPtr->line[listPtr->count].ptr = p;
+	listPtr->line[listPtr->count++].len = n;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * KeepFirst --
  *
  *	Records a header value unless the same field was seen before.  The
@@ -578,7 +609,7 @@ ParseField(
 	if (DmEqualFold(p, nameLen, "if-range")) {
 	    KeepFirst(&req->ifRange, v, n);
 	} else if (DmEqualFold(p, nameLen, "if-match")) {
-	    KeepFirst(&req->ifMatch, v, n);
+	    KeepLine(&req->ifMatch, v, n);
 	}
 	break;
     case 10:
@@ -588,7 +619,7 @@ ParseField(
 	break;
     case 13:
 	if (DmEqualFold(p, nameLen, "if-none-match")) {
-	    KeepFirst(&req->ifNoneMatch, v, n);
+	    KeepLine(&req->ifNoneMatch, v, n);
 	}
 	break;
     case 14:
@@ -598,7 +629,7 @@ ParseField(
 	break;
     case 15:
 	if (DmEqualFold(p, nameLen, "accept-encoding")) {
-	    KeepFirst(&req->acceptEncoding, v, n);
+	    KeepLine(&req->acceptEncoding, v, n);
 	}
 	break;
     case 17:

@@ -88,6 +88,21 @@ typedef struct DmField {
  * in fields[0..numHeaders) when the caller gave room for them.
  */
 
+/*
+ * A list field the server reads (If-Match, If-None-Match,
+ * Accept-Encoding): RFC 9110 5.3 makes repeated lines of a list one
+ * list, so each line is kept, up to DM_MAX_LIST_LINES; count is -1 when
+ * there were more (DmPreconditions and DmChooseEncoding say what that
+ * means for each field).
+ */
+
+#define DM_MAX_LIST_LINES 4
+
+typedef struct DmList {
+    int count;			/* Lines, 0 when the field was not sent. */
+    DmSpan line[DM_MAX_LIST_LINES];
+} DmList;
+
 typedef struct DmRequest {
     int method;			/* DM_METHOD_*. */
     DmSpan methodName;		/* The method token as sent. */
@@ -106,10 +121,10 @@ typedef struct DmRequest {
     DmSpan range;		/* trimmed; absent when not sent. */
     DmSpan ifModifiedSince;
     DmSpan ifUnmodifiedSince;
-    DmSpan ifNoneMatch;
-    DmSpan ifMatch;
+    DmList ifNoneMatch;
+    DmList ifMatch;
     DmSpan ifRange;
-    DmSpan acceptEncoding;
+    DmList acceptEncoding;
     size_t checkAt;		/* With DM_PARSE_MORE: until a line ends,
 				 * the result cannot change before the
 				 * buffer holds this many bytes (a limit

@@ -89,44 +89,33 @@ ParseWeight(
 /*
  *----------------------------------------------------------------------
  *
- * DmChooseEncoding --
+ * ReadWeights --
  *
- *	Picks the content coding to send, among identity and the codings in
- *	available (a set of DM_ENC_BIT), by an Accept-Encoding value: the
- *	one with the highest weight, brotli before gzip before identity at
- *	equal weights (the smaller body).  A coding the field does not name
- *	weighs what "*" does, or nothing; identity weighs 1 unless "*" or
- *	"identity" says otherwise.  A malformed element is ignored, and the
- *	first mention of a coding counts.
+ *	Reads one Accept-Encoding line: the weight of each coding the
+ *	server knows, and of "*", where the line (or an earlier line of the
+ *	same list) has not given one already.  A malformed element is
+ *	ignored.
  *
  * Results:
- *	A DM_ENC_* value: DM_ENC_IDENTITY too when the field refuses every
- *	coding (the body is sent unencoded rather than refused, as by most
- *	servers; RFC 9110 12.5.3 allows either).
+ *	None.
  *
  * Side effects:
- *	None.
+ *	Fills weight[] and *starPtr (NOT_SAID: not named).
  *
  *----------------------------------------------------------------------
  */
 
-int
-DmChooseEncoding(
-    const char *value,
-    size_t len,
-    unsigned available)
+static void
+ReadWeights(
+    const char *p,
+    const char *end,
+    int *weight,
+    int *starPtr)
 {
-    static const int order[] = { DM_ENC_BR, DM_ENC_GZIP, DM_ENC_IDENTITY };
-    const char *p = value, *end = value + len;
-    int weight[DM_ENC_COUNT], star = NOT_SAID, best = DM_ENC_IDENTITY;
-    int bestWeight = 0, i;
-
-    for (i = 0; i < DM_ENC_COUNT; i++) {
-	weight[i] = NOT_SAID;
-    }
     while (p < end) {
 	const char *name, *nameEnd;
 	int q = 1000, *slot = NULL;
+	size_t n;
 
 	while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
 	    p++;
@@ -169,22 +158,67 @@ DmChooseEncoding(
 	    }
 	    continue;
 	}
-	if (DmEqualFold(name, (size_t) (nameEnd - name), "gzip")
-		|| DmEqualFold(name, (size_t) (nameEnd - name), "x-gzip")) {
+	n = (size_t) (nameEnd - name);
+	if (DmEqualFold(name, n, "gzip") || DmEqualFold(name, n, "x-gzip")) {
 	    slot = &weight[DM_ENC_GZIP];
-	} else if (DmEqualFold(name, (size_t) (nameEnd - name), "br")) {
+	} else if (DmEqualFold(name, n, "br")) {
 	    slot = &weight[DM_ENC_BR];
-	} else if (DmEqualFold(name, (size_t) (nameEnd - name),
-		"identity")) {
+	} else if (DmEqualFold(name, n, "identity")) {
 	    slot = &weight[DM_ENC_IDENTITY];
-	} else if (nameEnd - name == 1 && *name == '*') {
-	    slot = &star;
+	} else if (n == 1 && *name == '*') {
+	    slot = starPtr;
 	}
 	if (slot != NULL && *slot == NOT_SAID) {
 	    *slot = q;
 	}
     }
+}
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmChooseEncoding --
+ *
+ *	Picks the content coding to send, among identity and the codings in
+ *	available (a set of DM_ENC_BIT), by a request's Accept-Encoding
+ *	field (its lines read as one list): the one with the highest
+ *	weight, brotli before gzip before
+ *	identity at equal weights (the smaller body).  A coding the field
+ *	does not name weighs what "*" does, or nothing; identity weighs 1
+ *	unless "*" or "identity" says otherwise.  The first mention of a
+ *	coding counts.
+ *
+ * Results:
+ *	A DM_ENC_* value: DM_ENC_IDENTITY without the field, with more lines
+ *	than were kept, and when the field refuses every coding
+ *	(the body is sent unencoded rather than refused, as by most servers;
+ *	RFC 9110 12.5.3 allows either).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmChooseEncoding(
+    const DmList *field,
+    unsigned available)
+{
+    static const int order[] = { DM_ENC_BR, DM_ENC_GZIP, DM_ENC_IDENTITY };
+    int weight[DM_ENC_COUNT], star = NOT_SAID, best = DM_ENC_IDENTITY;
+    int bestWeight = 0, i;
+
+    if (field->count <= 0) {
+	return DM_ENC_IDENTITY;
+    }
+    for (i = 0; i < DM_ENC_COUNT; i++) {
+	weight[i] = NOT_SAID;
+    }
+    for (i = 0; i < field->count; i++) {
+	ReadWeights(field->line[i].ptr, field->line[i].ptr
+		+ field->line[i].len, weight, &star);
+    }
     available |= DM_ENC_BIT(DM_ENC_IDENTITY);
     for (i = 0; i < (int) (sizeof(order) / sizeof(order[0])); i++) {
 	int e = order[i], w = weight[e];

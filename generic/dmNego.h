@@ -27,7 +27,7 @@ enum {
 
 #define DM_ENC_BIT(e)	(1u << (e))
 
-MODULE_SCOPE int	DmChooseEncoding(const char *value, size_t len,
+MODULE_SCOPE int	DmChooseEncoding(const DmList *field,
 			    unsigned available);
 MODULE_SCOPE const char *DmEncodingName(int encoding);
 MODULE_SCOPE size_t	DmETagVariant(const char *etag, size_t len,

@@ -180,7 +180,15 @@ DmReplyHead(
 	p = DmAppendUnsigned(p, reply->contentLength);
 	p = DM_APPEND_LITERAL(p, "\r\n");
     }
-    if (reply->lastModifiedText != NULL) {
+    if (reply->lastModified > srv->dateSecond) {
+	/*
+	 * RFC 9110 8.8.2.1: a time in the future is sent as now.
+	 */
+
+	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
+	p = DmAppend(p, srv->dateHeader + 6, DM_HTTP_DATE_LEN);
+	p = DM_APPEND_LITERAL(p, "\r\n");
+    } else if (reply->lastModifiedText != NULL) {
 	p = DM_APPEND_LITERAL(p, "Last-Modified: ");
 	p = DmAppend(p, reply->lastModifiedText, DM_HTTP_DATE_LEN);
 	p = DM_APPEND_LITERAL(p, "\r\n");

@@ -270,7 +270,8 @@ ReplyFile(
 
     if (f->etag == NULL) {
 	f->etagLen = DmETagVariant(f->etagBuf, DmFormatETag(infoPtr->mtimeNs,
-		infoPtr->size, infoPtr->ino, f->etagBuf), f->encoding,
+		infoPtr->size, infoPtr->ino, infoPtr->dev, f->etagBuf),
+		f->encoding,
 		f->etagBuf);
 	f->etag = f->etagBuf;
     }
@@ -291,7 +292,7 @@ ReplyFile(
      * one of the fields, so a plain GET costs nothing here).
      */
 
-    if (req->ifMatch.ptr != NULL || req->ifNoneMatch.ptr != NULL
+    if (req->ifMatch.count != 0 || req->ifNoneMatch.count != 0
 	    || req->ifModifiedSince.ptr != NULL
 	    || req->ifUnmodifiedSince.ptr != NULL || req->range.ptr != NULL) {
 	DmValidator v;
@@ -485,8 +486,8 @@ Precompressed(
     if (len + 4 > DM_PATH_MAX) {
 	return 0;
     }
-    while ((enc = DmChooseEncoding(req->acceptEncoding.ptr,
-	    req->acceptEncoding.len, left)) != DM_ENC_IDENTITY) {
+    while ((enc = DmChooseEncoding(&req->acceptEncoding, left))
+	    != DM_ENC_IDENTITY) {
 	DmCacheEntry *entry;
 	const char *data;
 	DmFileInfo info;
@@ -558,8 +559,8 @@ Compressed(
     FileReply *f,
     char **ownedPtr)
 {
-    int enc = DmChooseEncoding(req->acceptEncoding.ptr,
-	    req->acceptEncoding.len, DmCompressAvailable());
+    int enc = DmChooseEncoding(&req->acceptEncoding,
+	    DmCompressAvailable());
     const char *bytes = NULL;
     size_t len = 0;
 
@@ -583,7 +584,7 @@ Compressed(
     }
     if (f->etag == NULL) {
 	f->etagLen = DmFormatETag(f->info.mtimeNs, f->info.size, f->info.ino,
-		f->etagBuf);
+		f->info.dev, f->etagBuf);
 	f->etag = f->etagBuf;
     }
     f->etagLen = DmETagVariant(f->etag, f->etagLen, enc, f->etagBuf);
@@ -675,7 +676,7 @@ DmStaticHandle(
 
     if (srv->config.precompressed) {
 	f.vary = 1;
-	if (req->acceptEncoding.ptr != NULL
+	if (req->acceptEncoding.count > 0
 		&& Precompressed(conn, req, root, &f, vpath)) {
 	    entry = NULL;
 	}
@@ -685,7 +686,7 @@ DmStaticHandle(
 	    && f.info.size >= DM_COMPRESS_MIN
 	    && f.info.size <= CACHE_BYTES / 8) {
 	f.vary = 1;
-	if (req->acceptEncoding.ptr != NULL && req->range.ptr == NULL) {
+	if (req->acceptEncoding.count > 0 && req->range.ptr == NULL) {
 	    if (f.fd >= 0) {
 		if (f.info.size > DM_SMALL_FILE) {
 		    whole = malloc((size_t) f.info.size);

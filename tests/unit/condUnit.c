@@ -222,9 +222,11 @@ Preconditions(void)
 	char what[32];
 
 	memset(&req, 0, sizeof(req));
-	req.ifMatch = Span(cases[i].ifMatch);
+	req.ifMatch.line[0] = Span(cases[i].ifMatch);
+	req.ifMatch.count = (cases[i].ifMatch != NULL);
 	req.ifUnmodifiedSince = Span(cases[i].ifUnmodifiedSince);
-	req.ifNoneMatch = Span(cases[i].ifNoneMatch);
+	req.ifNoneMatch.line[0] = Span(cases[i].ifNoneMatch);
+	req.ifNoneMatch.count = (cases[i].ifNoneMatch != NULL);
 	req.ifModifiedSince = Span(cases[i].ifModifiedSince);
 	v.etag = tag;
 	v.etagLen = sizeof(tag) - 1;
@@ -315,7 +317,8 @@ Ranges(void)
 	{"bytes=0-0,1-1,2-2", 10, 2, DM_RANGE_WHOLE, ""},
 	{"bytes=0-9,0-9", 10, 16, DM_RANGE_WHOLE, ""},	/* 20 of 10 bytes. */
 	{"bytes=0-", 0, 16, DM_RANGE_UNSATISFIABLE, ""},
-	{"bytes=-1", 0, 16, DM_RANGE_UNSATISFIABLE, ""},
+	{"bytes=-1", 0, 16, DM_RANGE_WHOLE, ""},	/* RFC 9110 14.1.1. */
+	{"bytes=-0", 0, 16, DM_RANGE_UNSATISFIABLE, ""},
 	{"bytes=99999999999999999999999-", 10, 16, DM_RANGE_UNSATISFIABLE,
 	    ""},
 	{"bytes=0-99999999999999999999999", 10, 16, DM_RANGE_PARTIAL, "0-9"},
@@ -357,17 +360,21 @@ ETagFormat(void)
     char a[DM_ETAG_MAX + 1], b[DM_ETAG_MAX + 1];
     size_t n;
 
-    n = DmFormatETag(INT64_C(0x18ecc375ceec2760), 10, 0xa74096, a);
+    n = DmFormatETag(INT64_C(0x18ecc375ceec2760), 10, 0xa74096, 0x803, a);
     a[n] = '\0';
-    Check(strcmp(a, "\"18ecc375ceec2760-a-a74096\"") == 0, "etag form", a);
-    n = DmFormatETag(-1, UINT64_MAX, UINT64_MAX, a);
+    Check(strcmp(a, "\"18ecc375ceec2760-a-a74096-803\"") == 0, "etag form",
+	    a);
+    n = DmFormatETag(-1, UINT64_MAX, UINT64_MAX, UINT64_MAX, a);
     Check(DmETagVariant(a, n, DM_ENC_GZIP, a) == DM_ETAG_MAX,
 	    "etag longest", "");
-    n = DmFormatETag(1, 1, 1, a);
+    n = DmFormatETag(1, 1, 1, 1, a);
     a[n] = '\0';
-    n = DmFormatETag(2, 1, 1, b);
+    n = DmFormatETag(2, 1, 1, 1, b);
     b[n] = '\0';
     Check(strcmp(a, b) != 0, "etag changes", b);
+    n = DmFormatETag(1, 1, 1, 2, b);
+    b[n] = '\0';
+    Check(strcmp(a, b) != 0, "etag names the device", b);
 }
 
 /*
@@ -424,16 +431,41 @@ Encodings(void)
 #undef BOTH
 #undef GZ
     };
+    const unsigned all = DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR);
     char tag[DM_ETAG_MAX + 1];
+    DmList field;
     size_t i, n;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-	Check(DmChooseEncoding(cases[i].field, strlen(cases[i].field),
-		cases[i].available) == cases[i].want, "accept-encoding",
-		cases[i].field);
+	field.count = 1;
+	field.line[0] = Span(cases[i].field);
+	Check(DmChooseEncoding(&field, cases[i].available) == cases[i].want,
+		"accept-encoding", cases[i].field);
     }
-    Check(DmChooseEncoding(NULL, 0, DM_ENC_BIT(DM_ENC_GZIP) | DM_ENC_BIT(DM_ENC_BR)) == DM_ENC_IDENTITY,
+    field.count = 0;
+    Check(DmChooseEncoding(&field, all) == DM_ENC_IDENTITY,
 	    "no accept-encoding", "");
+
+    /*
+     * Lines of one list (RFC 9110 5.3): a refusal in a later line holds.
+     */
+
+    field.count = 2;
+    field.line[0] = Span("*");
+    field.line[1] = Span("br;q=0");
+    Check(DmChooseEncoding(&field, all) == DM_ENC_GZIP, "two lines",
+	    "*; br;q=0");
+    field.line[0] = Span("br;q=0");
+    field.line[1] = Span("gzip");
+    Check(DmChooseEncoding(&field, all) == DM_ENC_GZIP, "two lines",
+	    "br;q=0; gzip");
+    field.line[0] = Span("gzip;q=0");
+    field.line[1] = Span("gzip");
+    Check(DmChooseEncoding(&field, all) == DM_ENC_IDENTITY, "two lines",
+	    "gzip;q=0; gzip");
+    field.count = -1;
+    Check(DmChooseEncoding(&field, all) == DM_ENC_IDENTITY,
+	    "too many lines", "");
     n = DmETagVariant("\"1-2-3\"", 7, DM_ENC_BR, tag);
     tag[n] = '\0';
     Check(strcmp(tag, "\"1-2-3-br\"") == 0, "etag of br", tag);

@@ -808,7 +808,7 @@ CheckRequest(
     CheckSpan(name, "range", req->range, c->range, buf, len);
     CheckSpan(name, "ifModifiedSince", req->ifModifiedSince,
 	    c->ifModifiedSince, buf, len);
-    CheckSpan(name, "ifNoneMatch", req->ifNoneMatch, c->ifNoneMatch,
+    CheckSpan(name, "ifNoneMatch", req->ifNoneMatch.line[0], c->ifNoneMatch,
 	    buf, len);
     CheckSpan(name, "ifRange", req->ifRange, c->ifRange, buf, len);
     if (c->methodName != NULL) {

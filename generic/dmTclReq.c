@@ -988,7 +988,7 @@ enum {
 typedef struct Response {
     int status;
     Tcl_DString fields;		/* "Name: value\r\n" lines to send. */
-    int hasType, hasServer, hasModified;
+    int hasType, hasServer, hasModified, hasETag;
     int kind;			/* BODY_*. */
     Tcl_DString bytes;		/* BODY_BYTES. */
     Tcl_Obj *file;		/* BODY_FILE: the path. */
@@ -1144,6 +1144,7 @@ ParseResponse(
 	    r->hasType |= (strcasecmp(name, "content-type") == 0);
 	    r->hasServer |= (strcasecmp(name, "server") == 0);
 	    r->hasModified |= (strcasecmp(name, "last-modified") == 0);
+	    r->hasETag |= (strcasecmp(name, "etag") == 0);
 	    Tcl_DStringAppend(&r->fields, name, nameLen);
 	    Tcl_DStringAppend(&r->fields, ": ", 2);
 	    Tcl_DStringAppend(&r->fields, Tcl_DStringValue(&ds),
@@ -1193,6 +1194,85 @@ ParseResponse(
 /*
  *----------------------------------------------------------------------
  *
+ * FileConditions --
+ *
+ *	Gives a file a handler answers with (status 200, no ETag or
+ *	Last-Modified of the handler's own) what a static file has: its
+ *	entity-tag and Accept-Ranges, the preconditions (304, 412) and a
+ *	single range (206, 416); several ranges get the whole file.
+ *
+ * Results:
+ *	0, or 412 or 416 to answer with instead (for 416, r->bytes holds
+ *	the Content-Range value).
+ *
+ * Side effects:
+ *	Appends fields to r->fields; may set r->status to 304 or 206 and
+ *	*offsetPtr and *lengthPtr to the range.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FileConditions(
+    DmConn *conn,
+    const DmRequest *req,
+    Response *r,
+    const DmFileInfo *infoPtr,
+    uint64_t *offsetPtr,
+    uint64_t *lengthPtr)
+{
+    DmServer *srv = conn->srv;
+    char etag[DM_ETAG_MAX], text[80];
+    DmByteRange ranges[DM_MAX_RANGES];
+    DmValidator v;
+    int n;
+
+    v.etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
+	    infoPtr->dev, etag);
+    v.etag = etag;
+    v.mtime = infoPtr->mtime;
+    Tcl_DStringAppend(&r->fields, "ETag: ", -1);
+    Tcl_DStringAppend(&r->fields, etag, (Tcl_Size) v.etagLen);
+    Tcl_DStringAppend(&r->fields, "\r\nAccept-Ranges: bytes\r\n", -1);
+    DmReplyClock(srv);
+    switch (DmPreconditions(req, req->method == DM_METHOD_GET
+	    || req->method == DM_METHOD_HEAD, &v, srv->dateSecond)) {
+    case 412:
+	return 412;
+    case 304:
+	r->status = 304;
+	return 0;
+    }
+    if (req->range.ptr == NULL || req->method != DM_METHOD_GET
+	    || !DmIfRangeHolds(req->ifRange, &v, srv->dateSecond)) {
+	return 0;
+    }
+    switch (DmParseRange(req->range.ptr, req->range.len, infoPtr->size,
+	    srv->config.maxRanges, ranges, &n)) {
+    case DM_RANGE_UNSATISFIABLE:
+	Tcl_DStringFree(&r->bytes);
+	Tcl_DStringAppend(&r->bytes, text, snprintf(text, sizeof(text),
+		"bytes */%llu", (unsigned long long) infoPtr->size));
+	return 416;
+    case DM_RANGE_PARTIAL:
+	if (n == 1) {
+	    r->status = 206;
+	    *offsetPtr = ranges[0].first;
+	    *lengthPtr = ranges[0].last - ranges[0].first + 1;
+	    Tcl_DStringAppend(&r->fields, text, snprintf(text, sizeof(text),
+		    "Content-Range: bytes %llu-%llu/%llu\r\n",
+		    (unsigned long long) ranges[0].first,
+		    (unsigned long long) ranges[0].last,
+		    (unsigned long long) infoPtr->size));
+	}
+	break;
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * SendResponse --
  *
  *	Sends a checked response: its head (with the server's Date and
@@ -1221,7 +1301,7 @@ SendResponse(
     int headOnly = (req->method == DM_METHOD_HEAD);
     int noBody = (r->status == 204 || r->status == 304);
     int framing = DM_FRAME_LENGTH, fd = -1, result;
-    uint64_t length = 0;
+    uint64_t length = 0, offset = 0;
     Tcl_DString head;
     DmFileInfo info;
 
@@ -1244,7 +1324,20 @@ SendResponse(
 	    return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
 	}
 	length = info.size;
-	if (!r->hasType) {
+	if (r->status == 200 && !r->hasModified && !r->hasETag) {
+	    int status = FileConditions(conn, req, r, &info, &offset,
+		    &length);
+
+	    if (status >= 400) {
+		DmFileClose(fd);
+		return DmConnError(conn, status, headOnly, req,
+			status == 416 ? "Content-Range" : NULL,
+			Tcl_DStringValue(&r->bytes),
+			(size_t) Tcl_DStringLength(&r->bytes));
+	    }
+	    noBody = (r->status == 304);
+	}
+	if (!r->hasType && r->status != 304) {
 	    Tcl_Size pathLen;
 	    const char *path = Tcl_GetStringFromObj(r->file, &pathLen);
 	    size_t typeLen;
@@ -1255,7 +1348,9 @@ SendResponse(
 	if (!r->hasModified) {
 	    char date[DM_HTTP_DATE_LEN + 1];
 
-	    DmFormatHttpDate(info.mtime, date);
+	    DmReplyClock(srv);
+	    DmFormatHttpDate(info.mtime > srv->dateSecond ? srv->dateSecond
+		    : info.mtime, date);
 	    Tcl_DStringAppend(&r->fields, "Last-Modified: ", -1);
 	    Tcl_DStringAppend(&r->fields, date, DM_HTTP_DATE_LEN);
 	    Tcl_DStringAppend(&r->fields, "\r\n", 2);
@@ -1296,7 +1391,8 @@ SendResponse(
     } else if (r->kind == BODY_FILE) {
 	conn->filePath = strdup(Tcl_GetString(r->file));
 	result = DmConnQueue(conn, req, r->status, Tcl_DStringValue(&head),
-		(size_t) Tcl_DStringLength(&head), NULL, 0, fd, 0, length);
+		(size_t) Tcl_DStringLength(&head), NULL, 0, fd, offset,
+		length);
     } else if (r->kind == BODY_CHANNEL) {
 	DmConnTakeChannel(conn, srv->interp, r->chan,
 		(r->size >= 0) ? r->size : -1, framing == DM_FRAME_CHUNKED);

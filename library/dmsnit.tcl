@@ -6,9 +6,9 @@
 #	no tcllib.  The files are served by dustmote's C core; handlers added
 #	with add-handler get the connection as a channel, as before.
 #
-#	Not there yet: directory listings (-dirlists) and TLS (-tls); asking
-#	for either is an error (DUSTMOTE UNSUPPORTED), so a program cannot
-#	believe it has them.
+#	Directory listings (-dirlists) are dustmote's -listings.  Not there
+#	yet: TLS (-tls); asking for it is an error (DUSTMOTE UNSUPPORTED), so
+#	a program cannot believe it has it.
 #
 # Copyright (c) 2026 the dustmote developers.
 # See the file "LICENSE" for terms of use.
@@ -36,7 +36,7 @@ namespace eval ::dmsnit {
 #			the port bound once serving)
 #	    -default	the file served for a folder (default index.html)
 #	    -verbose	log to stdout: the start, each reply, each handler
-#	    -dirlists	directory listings (must be 0 for now)
+#	    -dirlists	directory listings (dustmote's -listings)
 #	    -tls, -certfile, -keyfile	TLS (-tls must be 0 for now)
 
 oo::class create ::dmsnit::httpd {
@@ -147,6 +147,7 @@ oo::class create ::dmsnit::httpd {
 		-myaddr [dict get $Options -host]\
 		-port [dict get $Options -port]\
 		-default [dict get $Options -default]\
+		-listings [string is true [dict get $Options -dirlists]]\
 		-accesslog [my AccessLog]]
 	dict set Options -port [$Server cget -port]
 	dict for {route lambda} $Handlers {
@@ -260,11 +261,6 @@ oo::class create ::dmsnit::httpd {
 		    return -code error -errorcode [list DUSTMOTE VALUE $option]\
 			    "bad value \"$value\" for $option: must be a boolean"
 		}
-		if {$value && $option eq "-dirlists"} {
-		    return -code error -errorcode {DUSTMOTE UNSUPPORTED -dirlists}\
-			    "directory listings are not supported by this\
-			    version of dmsnit: -dirlists must be 0"
-		}
 		if {$value && $option eq "-tls"} {
 		    return -code error -errorcode {DUSTMOTE UNSUPPORTED -tls}\
 			    "TLS is not supported by this version of dmsnit:\
@@ -279,7 +275,7 @@ oo::class create ::dmsnit::httpd {
 	}
 	# As in DustMote-Snit, -host and -port take effect at the next serve.
 	set serverOption [dict get {-root -root -host {} -port {}
-	    -default -default -verbose -accesslog -dirlists {} -tls {}
+	    -default -default -verbose -accesslog -dirlists -listings -tls {}
 	    -certfile {} -keyfile {}} $option]
 	if {$option eq "-verbose"} {
 	    set value [my AccessLog]

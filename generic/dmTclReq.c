@@ -290,7 +290,16 @@ DmBytesOf(
     const char *s;
 
     if (byteArrayType == NULL) {
-	byteArrayType = Tcl_GetObjType("bytearray");
+	/*
+	 * Tcl 9 does not register the type by name: a new byte array
+	 * shows it in both versions.
+	 */
+
+	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
+
+	Tcl_IncrRefCount(probe);
+	byteArrayType = probe->typePtr;
+	Tcl_DecrRefCount(probe);
     }
     Tcl_DStringInit(dsPtr);
     if (obj->typePtr == byteArrayType

@@ -136,6 +136,8 @@ proc ::dustmote::BasicAuth {realm users request} {
 	}
 	break
     }
+    # Header values go out a character a byte: the realm as UTF-8 bytes.
+    set realm [encoding convertto utf-8 $realm]
     return [dict create status 401 headers [list WWW-Authenticate\
 	    "Basic realm=\"$realm\", charset=\"UTF-8\"" Content-Type\
 	    "text/plain; charset=utf-8"] body "Authorization required.\n"]

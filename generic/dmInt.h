@@ -28,7 +28,8 @@
 
 /*
  *----------------------------------------------------------------
- * The event set (unix/dmPoll.c).  Connection sockets live in an event
+ * The event set (unix/dmEpoll.c, or unix/dmPoll.c where there is no
+ * epoll).  Connection sockets live in an event
  * set of our own that Tcl sees as one file handler, so Tcl 8.6's select()
  * notifier never meets a descriptor of 1024 or more.
  *----------------------------------------------------------------
@@ -54,12 +55,31 @@ typedef struct DmWatch {
 
 MODULE_SCOPE int	DmWatchStart(DmWatch *w, int fd, int events,
 			    DmWatchProc *proc, void *clientData);
-MODULE_SCOPE void	DmWatchInit(DmWatch *w, int fd, DmWatchProc *proc,
-			    void *clientData);
 MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
 MODULE_SCOPE void	DmWatchStop(DmWatch *w);
 MODULE_SCOPE int64_t	DmNowMs(void);
 MODULE_SCOPE int64_t	DmNowUs(void);
+
+/*
+ * DmWatchInit prepares a watch without entering it in the event set:
+ * that waits for the first DmWatchSet asking for events, so a connection
+ * answered and closed at once, before it ever waits, costs no system call
+ * on the set at all.
+ */
+
+static inline void
+DmWatchInit(
+    DmWatch *w,
+    int fd,
+    DmWatchProc *proc,
+    void *clientData)
+{
+    w->fd = fd;
+    w->events = 0;
+    w->registered = 0;
+    w->proc = proc;
+    w->clientData = clientData;
+}
 
 /*
  *----------------------------------------------------------------

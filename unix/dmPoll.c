@@ -1,11 +1,22 @@
 /*
  * dmPoll.c --
  *
- *	The event set for connection sockets on Unix: an epoll instance that
- *	Tcl's notifier watches as a single file handler.  Tcl 8.6's select()
- *	notifier cannot take a descriptor of 1024 or more, and keeping every
- *	connection out of it also makes the cost of one event independent of
- *	the number of connections.
+ *	The event set for connection sockets where there is no epoll (macOS,
+ *	the BSDs; on Linux with "configure --with-eventset=poll"): a helper
+ *	thread waits in poll(2) on every watched socket and wakes the Tcl
+ *	thread through a pipe, which Tcl's notifier watches as a single file
+ *	handler, so Tcl's own select() notifier never meets a descriptor of
+ *	1024 or more.
+ *
+ *	The two threads take turns.  The helper polls, hands the ready
+ *	descriptors over and waits; the Tcl thread dispatches them and lets
+ *	the helper poll again.  Polling only after the dispatch means the
+ *	helper does not report again, level-triggered, what the Tcl thread
+ *	has not yet read.  Tcl code run by a dispatch may enter the event
+ *	loop (update, vwait): an event source lets the helper poll again as
+ *	soon as that happens, so the nested loop sees socket events too (a
+ *	descriptor of the outer batch may then be reported twice; the watch
+ *	procedures take an event that finds nothing to do in their stride).
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -14,41 +25,147 @@
 #include "dmInt.h"
 
 #include <errno.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 #include <fcntl.h>
-#include <sys/epoll.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
 
-#define DM_POLL_BATCH 256	/* Events taken per epoll_wait. */
-#define DM_POLL_ROUNDS 8	/* epoll_waits per notifier callback. */
+#define DM_POLL_BATCH 256	/* Events dispatched from the stack; a
+				 * larger batch is copied to the heap. */
+
+/*
+ * Where each descriptor is: its watch, and its slot in the poll set
+ * (-1 when it is not in the set).
+ */
+
+typedef struct Entry {
+    DmWatch *watch;
+    int slot;
+} Entry;
+
+typedef struct Ready {
+    int fd;
+    short revents;
+} Ready;
 
 /*
  * One event set per thread: Tcl's notifier and event loop are per thread.
+ * The fields after the lock are shared with the helper and read or
+ * written only under it.
  */
 
 typedef struct ThreadData {
-    int epfd;			/* -1 until the first watch. */
+    int started;		/* The helper runs; -1 if it could not. */
+    Tcl_ThreadId helper;
+    int wake[2];		/* To the helper: the set changed, or quit. */
+    int notify[2];		/* To the Tcl thread: events are ready. */
+    Entry *entries;		/* By descriptor (Tcl thread only). */
+    int numEntries;
+    int dispatching;		/* Dispatches under way (Tcl thread only). */
+
+    Tcl_Mutex lock;
+    Tcl_Condition resume;	/* Signalled when the helper may poll. */
+    struct pollfd *set;		/* What to wait for, count entries. */
+    int count, room;
+    int polling;		/* The helper is in poll() with a copy: a
+				 * change must wake it. */
+    int held;			/* The helper waits for the Tcl thread. */
+    int quit;
+    Ready *ready;		/* Handed over, readyCount entries. */
+    int readyCount, readyRoom;
 } ThreadData;
 
 static Tcl_ThreadDataKey dataKey;
 
+static Tcl_ThreadCreateProc Helper;
 static void	PollProc(void *clientData, int mask);
-static void	Dispatch(struct epoll_event *events, int n);
 static void	PollExit(void *clientData);
+static void	SetupProc(void *clientData, int flags);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Pipe --
+ *
+ *	Makes a non-blocking, close-on-exec pipe.
+ *
+ * Results:
+ *	0, or -1 with errno set.
+ *
+ * Side effects:
+ *	Opens two descriptors.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Pipe(
+    int fds[2])
+{
+    int i;
+
+    if (pipe(fds) < 0) {
+	return -1;
+    }
+    for (i = 0; i < 2; i++) {
+	fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Drain, Poke --
+ *
+ *	Empty a wake-up pipe, or write one byte to it (a full pipe already
+ *	says what the byte would).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Reads or writes the pipe.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Drain(
+    int fd)
+{
+    char buf[64];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+static void
+Poke(
+    int fd)
+{
+    ssize_t n;
+
+    do {
+	n = write(fd, "", 1);
+    } while (n < 0 && errno == EINTR);
+}
 
 /*
  *----------------------------------------------------------------------
  *
  * GetThreadData --
  *
- *	The calling thread's event set, created on first use.
+ *	The calling thread's event set, with its helper started on first
+ *	use.
  *
  * Results:
- *	The thread data, or NULL (errno set) if epoll is unavailable.
+ *	The thread data, or NULL (errno set) if the helper cannot run.
  *
  * Side effects:
- *	May create the epoll instance and register it with the notifier.
+ *	May open the pipes, start the helper, and register the pipe with
+ *	the notifier and the event source.
  *
  *----------------------------------------------------------------------
  */
@@ -56,19 +173,39 @@ static void	PollExit(void *clientData);
 static ThreadData *
 GetThreadData(void)
 {
-    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+    ThreadData *t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
 
-    if (tsdPtr->epfd <= 0) {
-	int fd = epoll_create1(EPOLL_CLOEXEC);
-
-	if (fd < 0) {
+    if (t->started == 0) {
+	if (Pipe(t->wake) < 0) {
+	    t->started = -1;
 	    return NULL;
 	}
-	tsdPtr->epfd = fd;
-	Tcl_CreateFileHandler(fd, TCL_READABLE, PollProc, tsdPtr);
-	Tcl_CreateThreadExitHandler(PollExit, tsdPtr);
+	if (Pipe(t->notify) < 0) {
+	    close(t->wake[0]);
+	    close(t->wake[1]);
+	    t->started = -1;
+	    return NULL;
+	}
+	if (Tcl_CreateThread(&t->helper, Helper, t,
+		TCL_THREAD_STACK_DEFAULT, TCL_THREAD_JOINABLE) != TCL_OK) {
+	    close(t->wake[0]);
+	    close(t->wake[1]);
+	    close(t->notify[0]);
+	    close(t->notify[1]);
+	    t->started = -1;
+	    errno = EAGAIN;
+	    return NULL;
+	}
+	t->started = 1;
+	Tcl_CreateFileHandler(t->notify[0], TCL_READABLE, PollProc, t);
+	Tcl_CreateEventSource(SetupProc, NULL, t);
+	Tcl_CreateThreadExitHandler(PollExit, t);
     }
-    return tsdPtr;
+    if (t->started < 0) {
+	errno = EAGAIN;
+	return NULL;
+    }
+    return t;
 }
 
 /*
@@ -76,13 +213,14 @@ GetThreadData(void)
  *
  * PollExit --
  *
- *	Closes the thread's event set when the thread (or process) ends.
+ *	Stops the helper and closes the event set when the thread (or
+ *	process) ends.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Closes the epoll descriptor.
+ *	Joins the helper; frees the set; closes the pipes.
  *
  *----------------------------------------------------------------------
  */
@@ -91,11 +229,173 @@ static void
 PollExit(
     void *clientData)
 {
-    ThreadData *tsdPtr = clientData;
+    ThreadData *t = clientData;
+    int result;
 
-    Tcl_DeleteFileHandler(tsdPtr->epfd);
-    close(tsdPtr->epfd);
-    tsdPtr->epfd = -1;
+    Tcl_MutexLock(&t->lock);
+    t->quit = 1;
+    t->held = 0;
+    Tcl_ConditionNotify(&t->resume);
+    Tcl_MutexUnlock(&t->lock);
+    Poke(t->wake[1]);
+    Tcl_JoinThread(t->helper, &result);
+    Tcl_DeleteEventSource(SetupProc, NULL, t);
+    Tcl_DeleteFileHandler(t->notify[0]);
+    close(t->wake[0]);
+    close(t->wake[1]);
+    close(t->notify[0]);
+    close(t->notify[1]);
+    Tcl_ConditionFinalize(&t->resume);
+    Tcl_MutexFinalize(&t->lock);
+    free(t->set);
+    free(t->ready);
+    free(t->entries);
+    t->started = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Helper --
+ *
+ *	The helper thread: polls the set and the wake-up pipe, hands what is
+ *	ready over, and waits until the Tcl thread lets it poll again.  It
+ *	calls nothing of Tcl's but its mutex and condition.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills the ready list; writes to the notify pipe.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_ThreadCreateType
+Helper(
+    void *clientData)
+{
+    ThreadData *t = clientData;
+    struct pollfd *fds = NULL;
+    int room = 0, n, i;
+
+    for (;;) {
+	Tcl_MutexLock(&t->lock);
+	while (t->held && !t->quit) {
+	    Tcl_ConditionWait(&t->resume, &t->lock, NULL);
+	}
+	if (t->quit) {
+	    Tcl_MutexUnlock(&t->lock);
+	    break;
+	}
+	n = t->count + 1;
+	if (n > room) {
+	    struct pollfd *more = realloc(fds, (size_t) n * sizeof(*fds));
+
+	    if (more == NULL) {
+		Tcl_MutexUnlock(&t->lock);
+		continue;		/* Tried again: a close frees memory. */
+	    }
+	    fds = more;
+	    room = n;
+	}
+	fds[0].fd = t->wake[0];
+	fds[0].events = POLLIN;
+	memcpy(fds + 1, t->set, (size_t) t->count * sizeof(*fds));
+	t->polling = 1;
+	Tcl_MutexUnlock(&t->lock);
+
+	i = poll(fds, (nfds_t) n, -1);
+
+	Tcl_MutexLock(&t->lock);
+	t->polling = 0;
+	if (i > 0 && (fds[0].revents & POLLIN)) {
+	    Drain(t->wake[0]);
+	}
+	for (i = 1; i < n; i++) {
+	    if (fds[i].revents == 0) {
+		continue;
+	    }
+	    if (t->readyCount == t->readyRoom) {
+		int more = t->readyRoom ? 2 * t->readyRoom : DM_POLL_BATCH;
+		Ready *r = realloc(t->ready, (size_t) more * sizeof(Ready));
+
+		if (r == NULL) {
+		    break;		/* The rest come again next time. */
+		}
+		t->ready = r;
+		t->readyRoom = more;
+	    }
+	    t->ready[t->readyCount].fd = fds[i].fd;
+	    t->ready[t->readyCount++].revents = fds[i].revents;
+	}
+	if (t->readyCount > 0) {
+	    t->held = 1;
+	    Poke(t->notify[1]);
+	}
+	Tcl_MutexUnlock(&t->lock);
+    }
+    free(fds);
+    TCL_THREAD_CREATE_RETURN;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Release --
+ *
+ *	Lets the helper poll again, once everything it handed over has been
+ *	taken.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Signals the helper.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Release(
+    ThreadData *t)
+{
+    Tcl_MutexLock(&t->lock);
+    if (t->held && t->readyCount == 0) {
+	t->held = 0;
+	Tcl_ConditionNotify(&t->resume);
+    }
+    Tcl_MutexUnlock(&t->lock);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetupProc --
+ *
+ *	The event source's setup procedure, called each time the event loop
+ *	is about to wait: inside a dispatch, that is Tcl code entering the
+ *	loop again, which must see socket events too.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May let the helper poll.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SetupProc(
+    void *clientData,
+    int flags)
+{
+    ThreadData *t = clientData;
+
+    if (t->dispatching > 0 && (flags & TCL_FILE_EVENTS)) {
+	Release(t);
+    }
 }
 
 /*
@@ -103,14 +403,16 @@ PollExit(
  *
  * PollProc --
  *
- *	Called by Tcl's notifier when the event set has events: takes them
- *	in batches and dispatches them.
+ *	Called by Tcl's notifier when the helper has handed events over:
+ *	takes them all and calls each ready watch's procedure.  A watch
+ *	stopped, or its descriptor reused by another, since the helper
+ *	polled is skipped or gets an event it will find nothing for.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Whatever the watch procedures do.
+ *	Whatever the watch procedures do; lets the helper poll again.
  *
  *----------------------------------------------------------------------
  */
@@ -120,87 +422,72 @@ PollProc(
     void *clientData,
     TCL_UNUSED(int) /*mask*/)
 {
-    ThreadData *tsdPtr = clientData;
-    struct epoll_event events[DM_POLL_BATCH];
-    int n, round;
+    ThreadData *t = clientData;
+    Ready stack[DM_POLL_BATCH], *batch = stack;
+    int n, i;
 
-    /*
-     * A trip through Tcl's notifier costs more than an epoll_wait, so
-     * while events keep coming they are taken here, a few rounds at most
-     * so that timers and other event sources still get their turn.
-     * A watch procedure may run Tcl code that enters the event loop
-     * again (this procedure with it): what it frees is only retired, so
-     * the watches of this batch stay readable until the batch is done.
-     */
+    Drain(t->notify[0]);
+    Tcl_MutexLock(&t->lock);
+    n = t->readyCount;
+    if (n > DM_POLL_BATCH) {
+	batch = malloc((size_t) n * sizeof(Ready));
+    }
+    if (batch == NULL) {
+	n = 0;				/* Polled again: they come back. */
+    } else {
+	memcpy(batch, t->ready, (size_t) n * sizeof(Ready));
+    }
+    t->readyCount = 0;
+    Tcl_MutexUnlock(&t->lock);
 
     DmEnter();
-    for (round = 0; round < DM_POLL_ROUNDS; round++) {
-	n = epoll_wait(tsdPtr->epfd, events, DM_POLL_BATCH, 0);
-	if (n <= 0) {
-	    break;
-	}
-	Dispatch(events, n);
-    }
-    DmLeave();
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * Dispatch --
- *
- *	Calls each ready watch's procedure.  A watch stopped earlier in the
- *	batch (its connection closed) is skipped; its memory is still there
- *	because the caller is inside DmEnter.
- *
- * Results:
- *	None.
- *
- * Side effects:
- *	Whatever the watch procedures do.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-Dispatch(
-    struct epoll_event *events,
-    int n)
-{
-    int i;
-
+    t->dispatching++;
     for (i = 0; i < n; i++) {
-	DmWatch *w = events[i].data.ptr;
-	int mask = 0;
+	int fd = batch[i].fd, mask = 0;
+	short revents = batch[i].revents;
+	DmWatch *w;
 
-	if (w->fd < 0) {
-	    continue;			/* Stopped earlier in this batch. */
+	if (fd >= t->numEntries || (w = t->entries[fd].watch) == NULL
+		|| w->fd != fd) {
+	    continue;			/* Stopped meanwhile. */
 	}
-	if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 	    mask |= DM_READABLE;
 	}
-	if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+	if (revents & (POLLOUT | POLLHUP | POLLERR)) {
 	    mask |= DM_WRITABLE;
 	}
-	if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+#ifdef POLLRDHUP
+	if (revents & (POLLRDHUP | POLLHUP | POLLERR)) {
 	    mask |= DM_HANGUP;
 	}
+#else
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+	    mask |= DM_HANGUP;		/* Told apart by the reader. */
+	}
+#endif
 	mask &= w->events;
 	if (mask) {
 	    w->proc(w->clientData, mask);
 	}
     }
+    t->dispatching--;
+    Release(t);
+    DmLeave();
+    if (batch != stack) {
+	free(batch);
+    }
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * EpollMask --
+ * PollMask --
  *
- *	Translates DM_READABLE/DM_WRITABLE/DM_HANGUP into epoll's bits.
+ *	Translates DM_READABLE/DM_WRITABLE/DM_HANGUP into poll's bits.
  *
  * Results:
- *	The epoll event mask.
+ *	The poll event mask.
  *
  * Side effects:
  *	None.
@@ -208,13 +495,108 @@ Dispatch(
  *----------------------------------------------------------------------
  */
 
-static uint32_t
-EpollMask(
+static short
+PollMask(
     int events)
 {
-    return ((events & DM_READABLE) ? EPOLLIN | EPOLLRDHUP : 0)
-	    | ((events & DM_WRITABLE) ? EPOLLOUT : 0)
-	    | ((events & DM_HANGUP) ? EPOLLRDHUP : 0);
+#ifdef POLLRDHUP
+    const short hangup = POLLRDHUP;
+#else
+    const short hangup = POLLIN;
+#endif
+
+    return (short) (((events & DM_READABLE) ? POLLIN : 0)
+	    | ((events & DM_WRITABLE) ? POLLOUT : 0)
+	    | ((events & DM_HANGUP) ? hangup : 0));
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Update --
+ *
+ *	Puts a watch's events in the set: adds its descriptor, changes its
+ *	mask, or (events 0) takes it out; wakes the helper if it polls with
+ *	an older copy.
+ *
+ * Results:
+ *	0, or -1 with errno set if memory ran out.
+ *
+ * Side effects:
+ *	Changes the set; may write to the wake-up pipe.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Update(
+    ThreadData *t,
+    DmWatch *w,
+    int events)
+{
+    int fd = w->fd, slot, wake;
+
+    if (fd >= t->numEntries) {
+	int more = t->numEntries ? t->numEntries : 64, i;
+	Entry *e;
+
+	while (more <= fd) {
+	    more *= 2;
+	}
+	e = realloc(t->entries, (size_t) more * sizeof(Entry));
+	if (e == NULL) {
+	    errno = ENOMEM;
+	    return -1;
+	}
+	for (i = t->numEntries; i < more; i++) {
+	    e[i].watch = NULL;
+	    e[i].slot = -1;
+	}
+	t->entries = e;
+	t->numEntries = more;
+    }
+    t->entries[fd].watch = (events != 0 || w->registered) ? w : NULL;
+    slot = t->entries[fd].slot;
+
+    Tcl_MutexLock(&t->lock);
+    if (events == 0) {
+	if (slot >= 0) {		/* Out: the last slot takes its place. */
+	    int last = --t->count;
+
+	    if (slot != last) {
+		t->set[slot] = t->set[last];
+		t->entries[t->set[slot].fd].slot = slot;
+	    }
+	    t->entries[fd].slot = -1;
+	}
+    } else {
+	if (slot < 0) {
+	    if (t->count == t->room) {
+		int more = t->room ? 2 * t->room : 64;
+		struct pollfd *set = realloc(t->set,
+			(size_t) more * sizeof(struct pollfd));
+
+		if (set == NULL) {
+		    Tcl_MutexUnlock(&t->lock);
+		    errno = ENOMEM;
+		    return -1;
+		}
+		t->set = set;
+		t->room = more;
+	    }
+	    slot = t->count++;
+	    t->entries[fd].slot = slot;
+	    t->set[slot].fd = fd;
+	}
+	t->set[slot].events = PollMask(events);
+	t->set[slot].revents = 0;
+    }
+    wake = t->polling;
+    Tcl_MutexUnlock(&t->lock);
+    if (wake) {
+	Poke(t->wake[1]);
+    }
+    return 0;
 }
 
 /*
@@ -242,55 +624,20 @@ DmWatchStart(
     DmWatchProc *proc,
     void *clientData)
 {
-    ThreadData *tsdPtr = GetThreadData();
-    struct epoll_event ev;
+    ThreadData *t = GetThreadData();
 
-    if (tsdPtr == NULL) {
+    if (t == NULL) {
 	return -1;
     }
     DmWatchInit(w, fd, proc, clientData);
     w->events = events;
-    ev.events = EpollMask(events);
-    ev.data.ptr = w;
-    if (epoll_ctl(tsdPtr->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    w->registered = 1;
+    if (Update(t, w, events) < 0) {
+	w->registered = 0;
 	w->fd = -1;
 	return -1;
     }
-    w->registered = 1;
     return 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmWatchInit --
- *
- *	Prepares a watch without entering it in the event set: that waits
- *	for the first DmWatchSet asking for events.  A connection that is
- *	answered and closed at once, before it ever waits, then costs no
- *	epoll_ctl at all.
- *
- * Results:
- *	None.
- *
- * Side effects:
- *	Fills *w.
- *
- *----------------------------------------------------------------------
- */
-
-void
-DmWatchInit(
-    DmWatch *w,
-    int fd,
-    DmWatchProc *proc,
-    void *clientData)
-{
-    w->fd = fd;
-    w->events = 0;
-    w->registered = 0;
-    w->proc = proc;
-    w->clientData = clientData;
 }
 
 /*
@@ -304,7 +651,7 @@ DmWatchInit(
  *	None.
  *
  * Side effects:
- *	One epoll_ctl call if the set changed (or the watch enters it).
+ *	Changes the set if the events changed (or the watch enters it).
  *
  *----------------------------------------------------------------------
  */
@@ -314,22 +661,18 @@ DmWatchSet(
     DmWatch *w,
     int events)
 {
-    ThreadData *tsdPtr;
-    struct epoll_event ev;
+    ThreadData *t;
 
     if (w->fd < 0 || (w->events == events && (w->registered || !events))) {
 	return;
     }
-    tsdPtr = GetThreadData();
-    w->events = events;
-    ev.events = EpollMask(events);
-    ev.data.ptr = w;
-    if (w->registered) {
-	epoll_ctl(tsdPtr->epfd, EPOLL_CTL_MOD, w->fd, &ev);
-    } else if (tsdPtr != NULL
-	    && epoll_ctl(tsdPtr->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0) {
-	w->registered = 1;
+    t = GetThreadData();
+    if (t == NULL) {
+	return;
     }
+    w->events = events;
+    w->registered = 1;
+    Update(t, w, events);
 }
 
 /*
@@ -352,62 +695,11 @@ void
 DmWatchStop(
     DmWatch *w)
 {
-    ThreadData *tsdPtr = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+    ThreadData *t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
 
-    if (w->registered) {
-	epoll_ctl(tsdPtr->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    if (w->registered && t->started > 0) {
 	w->registered = 0;
+	Update(t, w, 0);
     }
     w->fd = -1;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNowMs --
- *
- *	A monotonic clock for deadlines: wall-clock jumps must not expire or
- *	extend every connection at once.
- *
- * Results:
- *	Milliseconds from an arbitrary origin.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-int64_t
-DmNowMs(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNowUs --
- *
- *	The monotonic clock of DmNowMs, in microseconds, to time replies.
- *
- * Results:
- *	Microseconds from an arbitrary origin.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-int64_t
-DmNowUs(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -1683,7 +1683,8 @@ DmConnExpire(
  *
  *	The server was closed: replies in flight finish and then close their
  *	connections, as do requests whose Tcl code is running; requests held
- *	for an answer get 503; every other connection closes now.
+ *	for an answer get 503 (or, while draining, wait for it); every other
+ *	connection closes now.
  *
  * Results:
  *	None.
@@ -1702,7 +1703,8 @@ DmConnServerClosing(
 
     while (conn != NULL) {
 	next = conn->next;
-	if (conn->state == DM_CONN_SEND || conn->busy) {
+	if (conn->state == DM_CONN_SEND || conn->busy
+		|| (conn->state == DM_CONN_HELD && srv->draining)) {
 	    conn->keepAlive = 0;
 	} else if (conn->state == DM_CONN_HELD) {
 	    DmConnTimerUnlink(conn);
@@ -1711,6 +1713,42 @@ DmConnServerClosing(
 	    DmConnDestroy(conn);
 	}
 	conn = next;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmConnServerCut --
+ *
+ *	The deadline of "close -drain" passed: held requests get 503, and
+ *	every connection still open is closed, finished or not.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Closes connections; frees the server with the last one.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnServerCut(
+    DmServer *srv)
+{
+    DmConn *conn, *next;
+
+    for (conn = srv->conns; conn != NULL; conn = next) {
+	next = conn->next;
+	if (conn->state == DM_CONN_HELD && !conn->busy) {
+	    DmConnTimerUnlink(conn);
+	    DmExchangeTimeout(conn->ex);
+	}
+    }
+    for (conn = srv->conns; conn != NULL; conn = next) {
+	next = conn->next;
+	DmConnDestroy(conn);
     }
 }
 

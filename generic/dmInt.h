@@ -412,6 +412,8 @@ struct DmServer {
     int boundPort;
     int acceptPaused;		/* Out of descriptors: listener unwatched. */
     int closing;		/* Closed; freed with the last connection. */
+    int draining;		/* Closed by "close -drain": held requests
+				 * wait for their answers. */
     int released;		/* Free once nothing uses it. */
     DmConn *conns;		/* Every open connection. */
     int numConns;
@@ -555,6 +557,7 @@ MODULE_SCOPE Tcl_ObjCmdProc DmDefaultsObjCmd;
 MODULE_SCOPE void	DmConnAccept(void *clientData, int events);
 MODULE_SCOPE void	DmConnExpire(DmServer *srv, int64_t now);
 MODULE_SCOPE void	DmConnServerClosing(DmServer *srv);
+MODULE_SCOPE void	DmConnServerCut(DmServer *srv);
 MODULE_SCOPE void	DmConnRetime(DmServer *srv, int which, int64_t delta);
 MODULE_SCOPE int64_t	DmConnNextDeadline(DmServer *srv);
 MODULE_SCOPE void	DmTimerArm(DmServer *srv, int64_t deadline);

@@ -279,6 +279,60 @@ Stats(
 /*
  *----------------------------------------------------------------------
  *
+ * Drain --
+ *
+ *	Implements "$server close -drain MS": closes the server (no new
+ *	connections; idle ones close now, replies in flight finish, held
+ *	requests wait for their answer) and runs the event loop until its
+ *	last connection is gone or MS have passed; then cuts what is left
+ *	(a held request gets 503) and deletes the handle.  The handle lives
+ *	until then, so that "respond" can answer held requests.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Runs the event loop; deletes the handle command; closes connections.
+ *	The caller is inside DmEnter, so srv stays readable throughout.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+DrainTimerProc(
+    void *clientData)
+{
+    *(int *) clientData = 1;		/* Wakes the loop at the deadline. */
+}
+
+static void
+Drain(
+    DmServer *srv,
+    Tcl_Interp *interp,
+    int ms)
+{
+    int64_t deadline = DmNowMs() + ms;
+    int late = 0;
+    Tcl_TimerToken timer = Tcl_CreateTimerHandler(ms, DrainTimerProc, &late);
+
+    srv->draining = 1;
+    DmServerClose(srv);
+    while (!srv->released && !late && DmNowMs() < deadline
+	    && srv->cmdToken != NULL) {
+	Tcl_DoOneEvent(TCL_ALL_EVENTS);
+    }
+    Tcl_DeleteTimerHandler(timer);
+    if (!srv->released) {
+	DmConnServerCut(srv);
+    }
+    if (srv->cmdToken != NULL) {
+	Tcl_DeleteCommandFromToken(interp, srv->cmdToken);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ServerSubcommand --
  *
  *	The subcommands of a server handle, for ServerObjCmd.
@@ -330,13 +384,35 @@ ServerSubcommand(
 	}
 	Tcl_SetObjResult(interp, DmConfigValue(srv, option));
 	return TCL_OK;
-    case SUB_CLOSE:
-	if (objc != 2) {
-	    Tcl_WrongNumArgs(interp, 2, objv, NULL);
+    case SUB_CLOSE: {
+	int ms;
+
+	if (objc != 2 && objc != 4) {
+	    Tcl_WrongNumArgs(interp, 2, objv, "?-drain ms?");
 	    return TCL_ERROR;
 	}
-	Tcl_DeleteCommandFromToken(interp, srv->cmdToken);
+	if (objc == 2) {
+	    Tcl_DeleteCommandFromToken(interp, srv->cmdToken);
+	    return TCL_OK;
+	}
+	if (strcmp(Tcl_GetString(objv[2]), "-drain") != 0) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad option \"%s\":"
+		    " must be -drain", Tcl_GetString(objv[2])));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "OPTION",
+		    Tcl_GetString(objv[2]), NULL);
+	    return TCL_ERROR;
+	}
+	if (Tcl_GetIntFromObj(NULL, objv[3], &ms) != TCL_OK || ms < 0
+		|| ms > 86400000) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for"
+		    " -drain: must be an integer from 0 to 86400000",
+		    Tcl_GetString(objv[3])));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-drain", NULL);
+	    return TCL_ERROR;
+	}
+	Drain(srv, interp, ms);
 	return TCL_OK;
+    }
     case SUB_CONFIGURE:
 	if (objc == 2) {
 	    Tcl_Obj *result = Tcl_NewObj();

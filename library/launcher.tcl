@@ -23,12 +23,15 @@ namespace eval ::dustmote {
 #		-config FILE, a Tcl script run once the server is up, with
 #		the variable "server" holding its handle (to add routes and
 #		filters); -user NAME and -group NAME, the user (and group)
-#		to serve as once the port is bound; -help.
+#		to serve as once the port is bound; -drain MS, how long
+#		SIGTERM waits for replies in flight (default 30000); -help.
 #
 # Results:
 #	None; exits the process.  Exit status 0 after SIGINT or SIGTERM (and
 #	for -help), 1 when the server cannot start or the configuration
-#	script fails, 2 for a usage error.  SIGHUP reopens the log files.
+#	script fails, 2 for a usage error.  SIGINT stops at once; SIGTERM
+#	stops accepting and lets the replies in flight finish, for -drain
+#	milliseconds at most.  SIGHUP reopens the log files.
 
 proc ::dustmote::main {argv} {
     variable LauncherDefaults
@@ -41,9 +44,9 @@ proc ::dustmote::main {argv} {
 	exit 2
     }
     set options [dict merge $LauncherDefaults $argv]
-    # -user, -group and -config are the launcher's own.
-    set own {}
-    foreach option {-user -group -config} {
+    # -user, -group, -config and -drain are the launcher's own.
+    set own {-drain 30000}
+    foreach option {-user -group -config -drain} {
 	if {[dict exists $options $option]} {
 	    dict set own $option [dict get $options $option]
 	    set options [dict remove $options $option]
@@ -51,6 +54,13 @@ proc ::dustmote::main {argv} {
     }
     if {[dict exists $own -group] && ![dict exists $own -user]} {
 	puts stderr "dustmote: -group needs -user"
+	exit 2
+    }
+    set drain [dict get $own -drain]
+    if {![string is integer -strict $drain] || $drain < 0
+	    || $drain > 86400000} {
+	puts stderr "dustmote: bad value \"$drain\" for -drain: must be an\
+		integer from 0 to 86400000"
 	exit 2
     }
     # A write per log line would cost more than serving the request:
@@ -85,11 +95,16 @@ proc ::dustmote::main {argv} {
     puts stdout "dustmote: serving [file normalize [$server cget -root]]\
 	    on [url $server]"
     flush stdout
-    onsignal {INT TERM} [list set ::dustmote::stop 1]
+    onsignal INT [list set ::dustmote::stop now]
+    onsignal TERM [list set ::dustmote::stop drain]
     # For logrotate: it renames the files, then signals.
     onsignal HUP [list $server reopenlog]
     vwait ::dustmote::stop
-    $server close
+    if {$::dustmote::stop eq "drain"} {
+	$server close -drain $drain
+    } else {
+	$server close
+    }
     exit 0
 }
 
@@ -122,7 +137,7 @@ proc ::dustmote::Usage {} {
     variable LauncherDefaults
     set text "usage: dustmote ?-option value ...?\noptions (and defaults):"
     set defaults [dict merge [Defaults] $LauncherDefaults {-config {}
-	-user {} -group {}}]
+	-user {} -group {} -drain 30000}]
     foreach option [lsort [dict keys $defaults]] {
 	set value [dict get $defaults $option]
 	if {$option eq "-myaddr" && $value eq ""} {

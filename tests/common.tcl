@@ -61,6 +61,19 @@ if {![catch {dm::builddir} ::dm::bdir]} {
     }
 }
 
+# dm::tool --
+#
+#	The command that runs an external client (curl, wget): without the
+#	sanitizer runtimes "make test-asan" preloads into tclsh, which such
+#	programs inherit and hang with.
+
+proc dm::tool {args} {
+    if {[info exists ::env(LD_PRELOAD)]} {
+	return [list env -u LD_PRELOAD {*}$args]
+    }
+    return $args
+}
+
 # dm::tempdir --
 #
 #	Creates a new, empty scratch directory (there is no [file tempdir] in

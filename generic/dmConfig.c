@@ -41,7 +41,7 @@ typedef struct OptionSpec {
 enum {
     OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_COMPRESS, OPT_DEFAULT,
     OPT_DEFERACCEPT, OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES,
-    OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT,
+    OPT_FD, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT,
     OPT_KEEPALIVETIMEOUT, OPT_LISTINGS, OPT_LOGFORMAT, OPT_MAXAGE,
     OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
     OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
@@ -59,6 +59,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_DOTFILES] =	{"-dotfiles", KIND_OTHER, 0, 0, 0},
     [OPT_ERRORLOG] =	{"-errorlog", KIND_OTHER, 0, 0, 0},
     [OPT_ERRORPAGES] =	{"-errorpages", KIND_OTHER, 0, 0, 0},
+    [OPT_FD] =		{"-fd", KIND_OTHER, 0, 0, 0},
     [OPT_FOLLOWSYMLINKS] = {"-followsymlinks", KIND_BOOL,
 			    AT(followSymlinks), 0, 1},
     [OPT_HANDLERTIMEOUT] = {"-handlertimeout", KIND_INT,
@@ -293,8 +294,7 @@ ParseOther(
     DmConfig *cfg,
     int option,
     Tcl_Obj *value,
-    Tcl_Obj **myaddrPtr,
-    int *portPtr)
+    DmListenSpec *listenPtr)
 {
     Tcl_Size len, i;
     const char *s = Tcl_GetStringFromObj(value, &len);
@@ -420,7 +420,7 @@ ParseOther(
 	return TCL_OK;
     }
     case OPT_MYADDR:
-	*myaddrPtr = value;
+	listenPtr->myaddr = value;
 	return TCL_OK;
     case OPT_PORT: {
 	int port;
@@ -430,7 +430,17 @@ ParseOther(
 	    return ValueError(interp, option, value,
 		    "must be an integer from 0 to 65535");
 	}
-	*portPtr = port;
+	listenPtr->port = port;
+	return TCL_OK;
+    }
+    case OPT_FD: {
+	int fd;
+
+	if (Tcl_GetIntFromObj(NULL, value, &fd) != TCL_OK || fd < -1) {
+	    return ValueError(interp, option, value,
+		    "must be a descriptor number, or -1");
+	}
+	listenPtr->fd = fd;
 	return TCL_OK;
     }
     case OPT_ROOT: {
@@ -556,8 +566,7 @@ int
 DmConfigParse(
     Tcl_Interp *interp,
     DmConfig *cfg,
-    Tcl_Obj **myaddrPtr,
-    int *portPtr,
+    DmListenSpec *listenPtr,	/* NULL once the server runs. */
     int objc,
     Tcl_Obj *const objv[])
 {
@@ -581,8 +590,8 @@ DmConfigParse(
 	}
 	spec = &options[option];
 	slot = (char *) cfg + spec->offset;
-	if ((option == OPT_PORT && portPtr == NULL)
-		|| (option == OPT_MYADDR && myaddrPtr == NULL)) {
+	if ((option == OPT_PORT || option == OPT_MYADDR || option == OPT_FD)
+		&& listenPtr == NULL) {
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "option %s cannot change after the server started",
 		    spec->name));
@@ -621,8 +630,7 @@ DmConfigParse(
 	    }
 	    break;
 	default:
-	    if (ParseOther(interp, cfg, option, value, myaddrPtr, portPtr)
-		    != TCL_OK) {
+	    if (ParseOther(interp, cfg, option, value, listenPtr) != TCL_OK) {
 		return TCL_ERROR;
 	    }
 	    break;
@@ -694,6 +702,8 @@ DmConfigValue(
 	return Tcl_NewStringObj(srv->boundAddr, -1);
     case OPT_PORT:
 	return Tcl_NewIntObj(srv->boundPort);
+    case OPT_FD:
+	return Tcl_NewIntObj(srv->inheritedFd);
     case OPT_ROOT:
 	return cfg->root;
     case OPT_SERVERNAME:
@@ -740,6 +750,7 @@ DmDefaultsObjCmd(
     memset(srv, 0, sizeof(DmServer));
     DmConfigDefaults(&srv->config, Tcl_NewStringObj(".", 1));
     srv->boundPort = DM_DEFAULT_PORT;
+    srv->inheritedFd = -1;
     DmConfigRetain(&srv->config, 1);
     dict = Tcl_NewDictObj();
     for (i = 0; i < OPT_COUNT; i++) {

@@ -112,6 +112,7 @@ typedef struct DmBuf {
 
 MODULE_SCOPE int	DmNetListen(const char *addr, int port, int backlog,
 			    char *boundAddr, int *boundPortPtr);
+MODULE_SCOPE int	DmNetAdopt(int fd, char *boundAddr, int *boundPortPtr);
 MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr,
 			    int *peerPortPtr);
 MODULE_SCOPE int	DmNetName(int fd, int peer, char *addr,
@@ -412,6 +413,8 @@ struct DmServer {
     int boundPort;
     int acceptPaused;		/* Out of descriptors: listener unwatched. */
     int closing;		/* Closed; freed with the last connection. */
+    int inheritedFd;		/* -fd: the listening socket was given, or
+				 * -1. */
     int draining;		/* Closed by "close -drain": held requests
 				 * wait for their answers. */
     int released;		/* Free once nothing uses it. */
@@ -548,8 +551,19 @@ MODULE_SCOPE void	DmConfigRetain(DmConfig *cfg, int delta);
 MODULE_SCOPE int	DmConfigOption(Tcl_Interp *interp, Tcl_Obj *name,
 			    int *indexPtr);
 MODULE_SCOPE const char *DmConfigName(int index);
+/*
+ * Where a new server listens: -myaddr and -port, or an inherited
+ * listening socket (-fd, -1 for none).  They cannot change afterwards.
+ */
+
+typedef struct DmListenSpec {
+    Tcl_Obj *myaddr;
+    int port;
+    int fd;
+} DmListenSpec;
+
 MODULE_SCOPE int	DmConfigParse(Tcl_Interp *interp, DmConfig *cfg,
-			    Tcl_Obj **myaddrPtr, int *portPtr, int objc,
+			    DmListenSpec *listenPtr, int objc,
 			    Tcl_Obj *const objv[]);
 MODULE_SCOPE Tcl_Obj *	DmConfigValue(DmServer *srv, int option);
 MODULE_SCOPE Tcl_ObjCmdProc DmDefaultsObjCmd;

@@ -86,8 +86,9 @@ DmServeObjCmd(
     static int counter = 0;	/* Handle names; only ever grows. */
     DmServer *srv;
     DmConfig cfg;
-    Tcl_Obj *myaddr = NULL, *name, *cwd, *defaults, *serverName;
-    int port = DM_DEFAULT_PORT, fd, code;
+    Tcl_Obj *name, *cwd, *defaults, *serverName;
+    DmListenSpec spec = { NULL, DM_DEFAULT_PORT, -1 };
+    int fd, code;
 
     cwd = Tcl_FSGetCwd(interp);		/* A reference we own. */
     if (cwd == NULL) {
@@ -112,7 +113,7 @@ DmServeObjCmd(
     serverName = cfg.serverName;
     Tcl_IncrRefCount(defaults);
     Tcl_IncrRefCount(serverName);
-    code = DmConfigParse(interp, &cfg, &myaddr, &port, objc - 1, objv + 1);
+    code = DmConfigParse(interp, &cfg, &spec, objc - 1, objv + 1);
     if (code == TCL_OK) {
 	code = DmServerConfigure(interp, srv, &cfg);
     }
@@ -125,17 +126,27 @@ DmServeObjCmd(
 	return TCL_ERROR;
     }
 
-    fd = DmNetListen(myaddr ? Tcl_GetString(myaddr) : "", port,
-	    LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+    srv->inheritedFd = spec.fd;
+    if (spec.fd >= 0) {
+	fd = DmNetAdopt(spec.fd, srv->boundAddr, &srv->boundPort);
+    } else {
+	fd = DmNetListen(spec.myaddr ? Tcl_GetString(spec.myaddr) : "",
+		spec.port, LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+    }
     if (fd >= 0) {
 	DmNetDeferAccept(fd, srv->config.deferAccept);
     }
     if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
 	    srv) < 0) {
-	Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-		"cannot listen on %s port %d: %s",
-		myaddr ? Tcl_GetString(myaddr) : "all addresses", port,
-		Tcl_PosixError(interp)));
+	if (spec.fd >= 0) {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot serve on"
+		    " descriptor %d: %s", spec.fd, Tcl_PosixError(interp)));
+	} else {
+	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+		    "cannot listen on %s port %d: %s", spec.myaddr
+		    ? Tcl_GetString(spec.myaddr) : "all addresses", spec.port,
+		    Tcl_PosixError(interp)));
+	}
 	Tcl_SetErrorCode(interp, "DUSTMOTE", "LISTEN", Tcl_ErrnoId(), NULL);
 	if (fd >= 0) {
 	    DmNetClose(fd);
@@ -455,7 +466,7 @@ ServerSubcommand(
 	    cfg.accessChan = srv->accessSink.chan;
 	    cfg.errorKind = srv->errorSink.kind;
 	    cfg.errorChan = srv->errorSink.chan;
-	    if (DmConfigParse(interp, &cfg, NULL, NULL, objc - 2, objv + 2)
+	    if (DmConfigParse(interp, &cfg, NULL, objc - 2, objv + 2)
 		    != TCL_OK) {
 		return TCL_ERROR;
 	    }

@@ -25,6 +25,8 @@ namespace eval ::dustmote {
 #		filters); -user NAME and -group NAME, the user (and group)
 #		to serve as once the port is bound; -drain MS, how long
 #		SIGTERM waits for replies in flight (default 30000); -help.
+#		With systemd's socket activation (LISTEN_FDS and LISTEN_PID
+#		set for this process) and no -fd, it serves on descriptor 3.
 #
 # Results:
 #	None; exits the process.  Exit status 0 after SIGINT or SIGTERM (and
@@ -44,6 +46,13 @@ proc ::dustmote::main {argv} {
 	exit 2
     }
     set options [dict merge $LauncherDefaults $argv]
+    # Socket activation (systemd): the listening socket is descriptor 3.
+    if {![dict exists $options -fd] && [info exists ::env(LISTEN_FDS)]
+	    && [info exists ::env(LISTEN_PID)] && $::env(LISTEN_PID) == [pid]
+	    && [string is integer -strict $::env(LISTEN_FDS)]
+	    && $::env(LISTEN_FDS) >= 1} {
+	dict set options -fd 3
+    }
     # -user, -group, -config and -drain are the launcher's own.
     set own {-drain 30000}
     foreach option {-user -group -config -drain} {

@@ -132,6 +132,62 @@ ListenOn(
 /*
  *----------------------------------------------------------------------
  *
+ * DmNetAdopt --
+ *
+ *	Takes over an inherited listening socket (-fd, as systemd's socket
+ *	activation passes them): it must be a TCP socket, IPv4 or IPv6,
+ *	already listening.
+ *
+ * Results:
+ *	fd with boundAddr and *boundPortPtr filled, or -1 with errno set
+ *	(EINVAL: not listening; EPROTOTYPE, EAFNOSUPPORT: not TCP over IP).
+ *
+ * Side effects:
+ *	Makes fd non-blocking and close-on-exec.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmNetAdopt(
+    int fd,
+    char *boundAddr,
+    int *boundPortPtr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss), optLen = sizeof(int);
+    int listening = 0, type = 0, one = 1, flags;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optLen) < 0
+	    || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optLen) < 0
+	    || getsockname(fd, (struct sockaddr *) &ss, &len) < 0) {
+	return -1;
+    }
+    if (type != SOCK_STREAM) {
+	errno = EPROTOTYPE;
+	return -1;
+    }
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+	errno = EAFNOSUPPORT;
+	return -1;
+    }
+    if (!listening) {
+	errno = EINVAL;
+	return -1;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0
+	    || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+	return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    FormatAddr(&ss, boundAddr, boundPortPtr);
+    return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmNetListen --
  *
  *	Opens the server's listening TCP socket.  An empty address means

@@ -90,4 +90,36 @@ FuzzCopy(
     return copy;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * FuzzDispatch --
+ *
+ *	For a harness of several cases: runs the one the input's first
+ *	byte picks, on the rest of the input.
+ *
+ * Results:
+ *	0, as libFuzzer expects.
+ *
+ * Side effects:
+ *	Those of the case.
+ *
+ *----------------------------------------------------------------------
+ */
+
+typedef void (FuzzCase)(const uint8_t *data, size_t size);
+
+static inline int
+FuzzDispatch(
+    const uint8_t *data,
+    size_t size,
+    FuzzCase *const *cases,
+    size_t numCases)
+{
+    if (size > 0) {
+	cases[data[0] % numCases](data + 1, size - 1);
+    }
+    return 0;
+}
+
 #endif /* FUZZ_H */

@@ -147,7 +147,6 @@ Preconditions(
     int i, r;
 
     memset(&req, 0, sizeof(req));
-    req.ifMatch.count = req.ifNoneMatch.count = 1;
     spans[0] = &req.ifMatch.line[0];
     spans[1] = &req.ifNoneMatch.line[0];
     spans[2] = &req.ifModifiedSince;
@@ -162,6 +161,8 @@ Preconditions(
 	spans[i]->len = end - start;
 	start = end + 1;
     }
+    req.ifMatch.count = (req.ifMatch.line[0].ptr != NULL);
+    req.ifNoneMatch.count = (req.ifNoneMatch.line[0].ptr != NULL);
     v.etag = etag;
     v.etagLen = sizeof(etag) - 1;
     v.mtime = NOW - 100;
@@ -323,22 +324,9 @@ LLVMFuzzerTestOneInput(
     const uint8_t *data,
     size_t size)
 {
-    if (size == 0) {
-	return 0;
-    }
-    switch (data[0] % 4) {
-    case 0:
-	Ranges(data + 1, size - 1);
-	break;
-    case 1:
-	Date(data + 1, size - 1);
-	break;
-    case 2:
-	Preconditions(data + 1, size - 1);
-	break;
-    default:
-	Encoding(data + 1, size - 1);
-	break;
-    }
-    return 0;
+    static FuzzCase *const cases[] = {
+	Ranges, Date, Preconditions, Encoding
+    };
+
+    return FuzzDispatch(data, size, cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -146,13 +146,9 @@ LLVMFuzzerTestOneInput(
     const uint8_t *data,
     size_t size)
 {
-    if (size == 0) {
-	return 0;
-    }
-    if (data[0] % 2 == 0) {
-	Pairs(data + 1, size - 1);
-    } else {
-	Parts(data + 1, size - 1);
-    }
-    return 0;
+    static FuzzCase *const cases[] = {
+	Pairs, Parts
+    };
+
+    return FuzzDispatch(data, size, cases, sizeof(cases) / sizeof(cases[0]));
 }

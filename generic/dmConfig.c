@@ -40,13 +40,13 @@ typedef struct OptionSpec {
 
 enum {
     OPT_ACCESSLOG, OPT_BODYSPOOL, OPT_COMPRESS, OPT_DEFAULT,
-    OPT_DEFERACCEPT, OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES,
-    OPT_FD, OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT,
+    OPT_DEFERACCEPT, OPT_DOTFILES, OPT_ERRORLOG, OPT_ERRORPAGES, OPT_FD,
+    OPT_FOLLOWSYMLINKS, OPT_HANDLERTIMEOUT, OPT_HEADERS, OPT_HEADTIMEOUT,
     OPT_KEEPALIVETIMEOUT, OPT_LISTINGS, OPT_LOGFORMAT, OPT_MAXAGE,
     OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
     OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
-    OPT_PRECOMPRESSED, OPT_ROOT, OPT_SENDTIMEOUT, OPT_SERVERNAME,
-    OPT_VHOSTS, OPT_COUNT
+    OPT_PRECOMPRESSED, OPT_PROXYPROTOCOL, OPT_ROOT, OPT_SENDTIMEOUT,
+    OPT_SERVERNAME, OPT_TRUSTEDPROXIES, OPT_VHOSTS, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -88,10 +88,13 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_PORT] =	{"-port", KIND_OTHER, 0, 0, 0},
     [OPT_PRECOMPRESSED] = {"-precompressed", KIND_BOOL, AT(precompressed),
 			    0, 1},
+    [OPT_PROXYPROTOCOL] = {"-proxyprotocol", KIND_BOOL, AT(proxyProtocol),
+			    0, 1},
     [OPT_ROOT] =	{"-root", KIND_OTHER, 0, 0, 0},
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
     [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
+    [OPT_TRUSTEDPROXIES] = {"-trustedproxies", KIND_OTHER, 0, 0, 0},
     [OPT_VHOSTS] =	{"-vhosts", KIND_OTHER, 0, 0, 0},
     [OPT_COUNT] =	{NULL, 0, 0, 0, 0}
 };
@@ -161,7 +164,7 @@ DmConfigRetain(
     DmConfig *cfg,
     int delta)
 {
-    Tcl_Obj *objs[9];
+    Tcl_Obj *objs[10];
     int i;
 
     objs[0] = cfg->root;
@@ -173,7 +176,8 @@ DmConfigRetain(
     objs[6] = cfg->vhosts;
     objs[7] = cfg->errorPages;
     objs[8] = cfg->headers;
-    for (i = 0; i < 9; i++) {
+    objs[9] = cfg->trustedProxies;
+    for (i = 0; i < 10; i++) {
 	if (objs[i] == NULL) {
 	    continue;
 	}
@@ -362,6 +366,27 @@ ParseOther(
 		    DM_STRINGIFY(DM_MAX_FILE_FIELDS) " bytes of fields");
 	}
 	cfg->headers = (n > 0) ? value : NULL;
+	return TCL_OK;
+    }
+    case OPT_TRUSTEDPROXIES: {
+	Tcl_Obj **v;
+	Tcl_Size n;
+	DmCidr cidr;
+
+	if (Tcl_ListObjGetElements(NULL, value, &n, &v) != TCL_OK
+		|| n > DM_MAX_TRUSTED) {
+	    return ValueError(interp, option, value, "must be a list of at"
+		    " most " DM_STRINGIFY(DM_MAX_TRUSTED) " addresses or"
+		    " CIDR ranges");
+	}
+	for (i = 0; i < n; i++) {
+	    s = Tcl_GetStringFromObj(v[i], &len);
+	    if (!DmParseCidr(s, (size_t) len, &cidr)) {
+		return ValueError(interp, option, value, "must be a list of"
+			" addresses or CIDR ranges such as 10.0.0.0/8");
+	    }
+	}
+	cfg->trustedProxies = (n > 0) ? value : NULL;
 	return TCL_OK;
     }
     case OPT_COMPRESS: {
@@ -698,6 +723,8 @@ DmConfigValue(
 		: cfg->listings ? "1" : "0", -1);
     case OPT_HEADERS:
 	return cfg->headers ? cfg->headers : Tcl_NewObj();
+    case OPT_TRUSTEDPROXIES:
+	return cfg->trustedProxies ? cfg->trustedProxies : Tcl_NewObj();
     case OPT_MYADDR:
 	return Tcl_NewStringObj(srv->boundAddr, -1);
     case OPT_PORT:

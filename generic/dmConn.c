@@ -163,6 +163,9 @@ DmConnAccept(
 	conn->keepAlive = 1;
 	memcpy(conn->peer, peer, sizeof(peer));
 	conn->peerPort = peerPort;
+	memcpy(conn->sockPeer, peer, sizeof(peer));
+	conn->sockPeerPort = peerPort;
+	conn->proxyPending = srv->config.proxyProtocol;
 	conn->next = srv->conns;
 	if (srv->conns) {
 	    srv->conns->prev = conn;
@@ -470,6 +473,90 @@ WorthParsing(
 /*
  *----------------------------------------------------------------------
  *
+ * ProxyHeader --
+ *
+ *	Reads the PROXY protocol header a connection starts with under
+ *	-proxyprotocol: the client it names becomes the connection's peer.
+ *	A connection without a valid one is closed with nothing sent: what
+ *	came is not HTTP from a client, nor the proxy the server expects.
+ *
+ * Results:
+ *	The header's length; 0 if it is not complete yet; -1 if the
+ *	connection was closed.
+ *
+ * Side effects:
+ *	Sets the connection's peer; may close the connection.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+ProxyHeader(
+    DmConn *conn,
+    const char *buf,
+    size_t len)
+{
+    DmProxyInfo info;
+    long r = DmParseProxy(buf, len, &info);
+
+    if (r < 0) {
+	DmLogEvent(conn->srv, conn->peer, "no valid PROXY protocol header;"
+		" connection closed");
+	DmConnDestroy(conn);
+	return -1;
+    }
+    if (r > 0) {
+	conn->proxyPending = 0;
+	if (info.client.family != 0) {
+	    DmFormatAddress(&info.client, conn->sockPeer);
+	    conn->sockPeerPort = info.port;
+	    memcpy(conn->peer, conn->sockPeer, sizeof(conn->peer));
+	    conn->peerPort = info.port;
+	}
+    }
+    return r;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ClientAddress --
+ *
+ *	With -trustedproxies: the client of this request is the one a
+ *	trusted peer names in Forwarded or X-Forwarded-For (its port is not
+ *	known: 0), else the peer itself.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Sets conn->peer and conn->peerPort for this request.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ClientAddress(
+    DmConn *conn,
+    const DmRequest *req)
+{
+    DmServer *srv = conn->srv;
+    DmAddress peer, client;
+
+    memcpy(conn->peer, conn->sockPeer, sizeof(conn->peer));
+    conn->peerPort = conn->sockPeerPort;
+    if (DmParseAddress(conn->sockPeer, strlen(conn->sockPeer), &peer)
+	    && DmCidrMatch(srv->trusted, srv->numTrusted, &peer)
+	    && DmForwardedClient(&req->forwarded, &req->xForwardedFor,
+		srv->trusted, srv->numTrusted, &client)) {
+	DmFormatAddress(&client, conn->peer);
+	conn->peerPort = 0;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * HandleRequest --
  *
  *	Hands one parsed request to its handler: the static files, or, when
@@ -503,6 +590,9 @@ HandleRequest(
 
     srv->requests++;
     conn->replyStart = srv->logTimed ? DmNowUs() : 0;
+    if (srv->numTrusted > 0) {
+	ClientAddress(conn, req);
+    }
     status = DmNormalizePath(req->target.ptr, req->target.len, path,
 	    sizeof(path) - DM_INDEX_ROOM, &pathLen);
     if (status != 0) {
@@ -596,6 +686,14 @@ ProcessInput(
 		conn->bodyKind = DM_BODY_NONE;
 		ConnLinger(conn);
 		return (long) len;
+	    }
+	    pos += (size_t) r;
+	    continue;
+	}
+	if (conn->proxyPending) {
+	    r = ProxyHeader(conn, buf + pos, len - pos);
+	    if (r <= 0) {
+		return r;		/* More to come, or closed. */
 	    }
 	    pos += (size_t) r;
 	    continue;
@@ -1890,6 +1988,8 @@ DmSaveRequest(
 	REBASE(saved->req.ifMatch.line[i], start, saved->head);
 	REBASE(saved->req.ifNoneMatch.line[i], start, saved->head);
 	REBASE(saved->req.acceptEncoding.line[i], start, saved->head);
+	REBASE(saved->req.forwarded.line[i], start, saved->head);
+	REBASE(saved->req.xForwardedFor.line[i], start, saved->head);
     }
     return saved;
 }

@@ -627,9 +627,16 @@ ParseField(
 	    return ParseContentLength(v, n, req);
 	}
 	break;
+    case 9:
+	if (DmEqualFold(p, nameLen, "forwarded")) {
+	    KeepLine(&req->forwarded, v, n);
+	}
+	break;
     case 15:
 	if (DmEqualFold(p, nameLen, "accept-encoding")) {
 	    KeepLine(&req->acceptEncoding, v, n);
+	} else if (DmEqualFold(p, nameLen, "x-forwarded-for")) {
+	    KeepLine(&req->xForwardedFor, v, n);
 	}
 	break;
     case 17:

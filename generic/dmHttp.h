@@ -125,6 +125,8 @@ typedef struct DmRequest {
     DmList ifMatch;
     DmSpan ifRange;
     DmList acceptEncoding;
+    DmList forwarded;		/* Forwarded (RFC 7239). */
+    DmList xForwardedFor;
     size_t checkAt;		/* With DM_PARSE_MORE: until a line ends,
 				 * the result cannot change before the
 				 * buffer holds this many bytes (a limit

@@ -19,6 +19,7 @@
 #include "dmForm.h"
 #include "dmCond.h"
 #include "dmNego.h"
+#include "dmProxy.h"
 #include "dmPath.h"
 #include "dmDate.h"
 
@@ -315,6 +316,8 @@ typedef struct DmConfig {
     int compress;		/* -compress: text bodies on the fly. */
     int precompressed;		/* -precompressed: NAME.br, NAME.gz. */
     int listings;		/* -listings: DM_LISTINGS_*. */
+    int proxyProtocol;		/* -proxyprotocol: a PROXY header first. */
+    Tcl_Obj *trustedProxies;	/* -trustedproxies: CIDR ranges, or NULL. */
     int maxAge;			/* -maxage: seconds, or -1 for none. */
     Tcl_Obj *headers;		/* -headers: names and values for every
 				 * file reply, or NULL. */
@@ -365,6 +368,7 @@ typedef struct DmLogSink {
 
 #define DM_REPLY_HEAD_MAX 1024	/* A head without the variable fields. */
 #define DM_MAX_FILE_FIELDS 768	/* The most bytes of -headers. */
+#define DM_MAX_TRUSTED	256	/* The most -trustedproxies ranges. */
 
 /*
  * A number macro as a string literal, for messages.
@@ -413,6 +417,8 @@ struct DmServer {
     int boundPort;
     int acceptPaused;		/* Out of descriptors: listener unwatched. */
     int closing;		/* Closed; freed with the last connection. */
+    DmCidr *trusted;		/* -trustedproxies, parsed: numTrusted. */
+    int numTrusted;
     int inheritedFd;		/* -fd: the listening socket was given, or
 				 * -1. */
     int draining;		/* Closed by "close -drain": held requests
@@ -532,8 +538,13 @@ struct DmConn {
     const DmRequest *logReq;	/* Its request while the head is in the
 				 * input buffer, */
     DmSavedRequest *logSaved;	/* or a copy made when it no longer is. */
-    char peer[DM_ADDR_LEN];	/* The client's address, for the log. */
+    char peer[DM_ADDR_LEN];	/* The client's address, for the log (of
+				 * this request: -trustedproxies). */
     int peerPort;
+    char sockPeer[DM_ADDR_LEN];	/* The connection's peer (its PROXY
+				 * header's client). */
+    int sockPeerPort;
+    int proxyPending;		/* A PROXY header is yet to come. */
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);

@@ -25,6 +25,50 @@ static DmFreeProc FreeServer;
 /*
  *----------------------------------------------------------------------
  *
+ * TrustedRanges --
+ *
+ *	Parses -trustedproxies (checked already by DmConfigParse) into the
+ *	ranges the connections match against.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Replaces srv->trusted; none if memory ran out.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TrustedRanges(
+    DmServer *srv,
+    Tcl_Obj *list)
+{
+    Tcl_Obj **v;
+    Tcl_Size n = 0, i, len;
+    const char *s;
+
+    free(srv->trusted);
+    srv->trusted = NULL;
+    srv->numTrusted = 0;
+    if (list != NULL) {
+	Tcl_ListObjGetElements(NULL, list, &n, &v);
+    }
+    if (n == 0 || (srv->trusted = malloc((size_t) n * sizeof(DmCidr)))
+	    == NULL) {
+	return;
+    }
+    for (i = 0; i < n; i++) {
+	s = Tcl_GetStringFromObj(v[i], &len);
+	if (DmParseCidr(s, (size_t) len, &srv->trusted[srv->numTrusted])) {
+	    srv->numTrusted++;
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * FileFields --
  *
  *	The fields every file reply gets from the configuration:
@@ -205,6 +249,7 @@ DmServerConfigure(
     srv->serverHeaderLen = (size_t) sprintf(srv->serverHeader,
 	    "Server: %s\r\n", Tcl_GetString(cfg->serverName));
     srv->fileFieldsLen = FileFields(cfg, srv->fileFields);
+    TrustedRanges(srv, cfg->trustedProxies);
     srv->dateSecond = 0;		/* Expires to be made anew. */
     for (which = 0; which < DM_TIMER_LISTS; which++) {
 	if (old->timeouts[which] != 0
@@ -421,6 +466,7 @@ FreeServer(
     SetErrorPages(srv, NULL);
     free(srv->scratch);
     free(srv->fields);
+    free(srv->trusted);
     if (srv->pipeline != NULL) {
 	DmPipelineFree(srv->pipeline);
     }

@@ -3,16 +3,20 @@
 # bench.sh --
 #
 #	dustmote's load figures, printed as the README's table:
-#	    bench/bench.sh ?LAUNCHER? ?SECONDS? ?PEERS?
+#	    bench/bench.sh ?LAUNCHER? ?SECONDS? ?PEERS? ?ROUNDS? ?CAP?
 #	LAUNCHER is the dustmote launcher to measure (default ./dustmote),
 #	SECONDS the length of each wrk run (default 5), PEERS a list of other
 #	servers to measure on the same files in the same run, for comparison:
 #	"nginx lighttpd" (Debian packages nginx-light and lighttpd; one
 #	worker each, sendfile on, no access log; a peer that is not installed
-#	is left out).  The servers run one at a time on CPU 0 and wrk on
-#	CPU 1 when taskset exists.  Needs wrk (Debian package wrk); without
-#	it, says so and exits 0.  The 304 row asks each server for its
-#	ETag with curl.
+#	is left out).  ROUNDS (default 1) measures every server that many
+#	times, in an order rotated each round, and prints each figure's
+#	median.  CAP, a percentage, limits each server to that share of one
+#	CPU (a cgroup CPU quota; needs root), so that the server and not wrk
+#	is what is measured.  The servers run one at a time on CPU 0 and wrk
+#	on CPU 1 when taskset exists.  Needs wrk (Debian package wrk);
+#	without it, says so and exits 0.  The 304 row asks each server for
+#	its ETag with curl.
 #
 # Copyright (c) 2026 the dustmote developers.
 # See the file "LICENSE" for terms of use.
@@ -20,6 +24,8 @@
 launcher=${1:-./dustmote}
 secs=${2:-5}
 peers=${3:-}
+rounds=${4:-1}
+cap=${5:-}
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "bench: wrk is not installed (apt-get install wrk); nothing measured"
@@ -35,10 +41,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 work=$(mktemp -d /tmp/dustmote-bench.XXXXXX)
 chmod 755 "$work"
 pid=""
+cgroup=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
     wait 2>/dev/null
     rm -rf "$work"
+    [ -n "$cgroup" ] && rmdir "$cgroup" 2>/dev/null
 }
 trap cleanup EXIT INT TERM
 mkdir "$work/www"
@@ -132,6 +140,49 @@ stop() {
     pid=""
 }
 
+# capped: with CAP, moves the server started last (and its children)
+# into a cgroup whose CPU quota is CAP % of one CPU: cgroup v1's cpu
+# controller, or v2's cpu.max.
+capped() {
+    [ -n "$cap" ] || return 0
+    if [ -z "$cgroup" ]; then
+	if [ -d /sys/fs/cgroup/cpu ] && [ -w /sys/fs/cgroup/cpu ]; then
+	    cgroup=/sys/fs/cgroup/cpu/dustmote-bench.$$
+	    mkdir -p "$cgroup"
+	    echo 100000 >"$cgroup/cpu.cfs_period_us"
+	    echo $((cap * 1000)) >"$cgroup/cpu.cfs_quota_us"
+	elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	    cgroup=/sys/fs/cgroup/dustmote-bench.$$
+	    mkdir -p "$cgroup"
+	    echo "$((cap * 1000)) 100000" >"$cgroup/cpu.max"
+	else
+	    echo "bench: a CPU cap needs a writable cgroup cpu controller" >&2
+	    exit 2
+	fi
+    fi
+    for p in "$pid" $(pgrep -P "$pid"); do
+	echo "$p" >"$cgroup/cgroup.procs"
+    done
+}
+
+# median FILE...: line by line, the median of the figures in the files
+# (the number first, then its unit and any note of the middle one).
+median() {
+    awk 'FNR == 1 { f++ }
+	{ v[FNR, f] = $0; n[FNR, f] = $1 + 0; if (FNR > lines) lines = FNR }
+	END {
+	    k = f
+	    for (l = 1; l <= lines; l++) {
+		for (i = 1; i <= k; i++) { idx[i] = i }
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+		    if (n[l, idx[j]] < n[l, idx[i]]) {
+			t = idx[i]; idx[i] = idx[j]; idx[j] = t
+		    }
+		print v[l, idx[int((k + 1) / 2)]]
+	    }
+	}' "$@"
+}
+
 # etag PATH: the entity-tag the server started last gives the file, for
 # the 304 row (each server makes its own); needs curl.
 etag() {
@@ -168,23 +219,52 @@ static() {
     run 64 /1k.bin -H 'Range: bytes=100-199'; echo
 }
 
-start
-static >"$work/figures.dustmote"
-stop
-start -config "$work/route.tcl"
-route=$(run 64 /hello)
-stop
-start -accesslog ""
-nolog=$(run 64 /1k.bin)
-stop
-names="dustmote"
-for peer in $peers; do
-    if startpeer "$peer"; then
-	static >"$work/figures.$peer"
+# measure NAME ROUND: one round of NAME's figures, in figures.NAME.ROUND
+# (dustmote's with its route and no-log rows after the others); 1 if a
+# peer is not installed.
+measure() {
+    out=$work/figures.$1.$2
+    if [ "$1" = dustmote ]; then
+	start
+	capped
+	static >"$out"
 	stop
-	names="$names $peer"
+	start -config "$work/route.tcl"
+	capped
+	{ run 64 /hello; echo; } >>"$out"
+	stop
+	start -accesslog ""
+	capped
+	{ run 64 /1k.bin; echo; } >>"$out"
+	stop
+    else
+	startpeer "$1" || return 1
+	capped
+	static >"$out"
+	stop
     fi
+}
+
+all="dustmote $peers"
+names=""
+round=1
+while [ "$round" -le "$rounds" ]; do
+    for name in $all; do
+	if measure "$name" "$round" && [ "$round" -eq 1 ]; then
+	    names="$names $name"
+	fi
+    done
+    all="$(echo "$all" | awk '{ for (i = 2; i <= NF; i++) printf "%s ", $i;
+	print $1 }')"
+    round=$((round + 1))
 done
+for name in $names; do
+    median "$work/figures.$name".* >"$work/figures.$name"
+done
+route=$(sed -n 7p "$work/figures.dustmote")
+nolog=$(sed -n 8p "$work/figures.dustmote")
+[ -n "$cap" ] && echo "Each server capped at $cap % of one CPU; medians of $rounds round(s)."
+[ -z "$cap" ] && [ "$rounds" -gt 1 ] && echo "Medians of $rounds rounds."
 
 # The table: a row a workload, a column a server.
 head="| workload | what |"

@@ -22,31 +22,6 @@
 /*
  *----------------------------------------------------------------------
  *
- * IsTchar --
- *
- *	Whether c may be part of a token (RFC 9110 5.6.2).
- *
- * Results:
- *	1 or 0.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-IsTchar(
-    int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-	    || (c >= '0' && c <= '9')
-	    || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * ParseWeight --
  *
  *	A qvalue: "0" ["." 0*3DIGIT] or "1" ["." 0*3"0"].
@@ -120,7 +95,8 @@ ReadWeights(
 	while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
 	    p++;
 	}
-	for (name = p; p < end && IsTchar((unsigned char) *p); p++) {
+	for (name = p; p < end && *p != ',' && *p != ';' && *p != ' '
+		&& *p != '\t'; p++) {
 	}
 	nameEnd = p;
 
@@ -152,7 +128,8 @@ ReadWeights(
 		break;
 	    }
 	}
-	if (q < 0 || name == nameEnd || (p < end && *p != ',')) {
+	if (q < 0 || !DmIsToken(name, (size_t) (nameEnd - name))
+		|| (p < end && *p != ',')) {
 	    while (p < end && *p != ',') {
 		p++;
 	    }

@@ -12,6 +12,7 @@
  */
 
 #include "dmProxy.h"
+#include "dmAscii.h"
 
 #include <string.h>
 
@@ -22,31 +23,6 @@
 static const char v2Signature[12] = {
     '\r', '\n', '\r', '\n', '\0', '\r', '\n', 'Q', 'U', 'I', 'T', '\n'
 };
-
-/*
- *----------------------------------------------------------------------
- *
- * HexValue --
- *
- *	The value of a hexadecimal digit.
- *
- * Results:
- *	0 to 15, or -1.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-HexValue(
-    int c)
-{
-    return (c >= '0' && c <= '9') ? c - '0'
-	    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-	    : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-}
 
 /*
  *----------------------------------------------------------------------
@@ -157,7 +133,7 @@ DmParseAddress(
 	if (groups == 8) {
 	    return 0;
 	}
-	while (i < len && (d = HexValue((unsigned char) s[i])) >= 0) {
+	while (i < len && (d = DmHexValue((unsigned char) s[i])) >= 0) {
 	    value = value * 16 + d;
 	    i++;
 	    if (++digits > 4) {

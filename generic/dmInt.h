@@ -707,6 +707,10 @@ MODULE_SCOPE DmServer *	DmServerFromObj(Tcl_Interp *interp, Tcl_Obj *obj);
 
 MODULE_SCOPE int	DmStaticHandle(DmConn *conn, const DmRequest *req,
 			    char *path, size_t pathLen);
+MODULE_SCOPE int	DmFileDecide(DmServer *srv, const DmRequest *req,
+			    const DmValidator *v, uint64_t size,
+			    DmByteRange *ranges, int *nPtr, char *text,
+			    size_t *textLenPtr);
 MODULE_SCOPE int	DmListingReply(DmConn *conn, const DmRequest *req,
 			    const DmRoot *root, char *path, size_t pathLen);
 MODULE_SCOPE int	DmStaticErrorPage(DmServer *srv,

@@ -298,68 +298,47 @@ ReplyFile(
 	DmValidator v;
 	DmByteRange ranges[DM_MAX_RANGES];
 	int n;
+	size_t textLen;
 
-	DmReplyClock(srv);
 	v.etag = f->etag;
 	v.etagLen = f->etagLen;
 	v.mtime = infoPtr->mtime;
-	status = DmPreconditions(req, 1, &v, srv->dateSecond);
-	if (status == 412) {
+	status = DmFileDecide(srv, req, &v, infoPtr->size, ranges, &n,
+		rangeText, &textLen);
+	if (status == 412 || status == 416) {
 	    if (fd >= 0) {
 		DmFileClose(fd);
 	    }
-	    return DmConnError(conn, 412, headOnly, req, NULL, NULL, 0);
+	    return (status == 412)
+		    ? DmConnError(conn, 412, headOnly, req, NULL, NULL, 0)
+		    : DmConnError(conn, 416, 0, req, "Content-Range",
+			    rangeText, textLen);
 	}
-	if (status == 0 && req->range.ptr != NULL
-		&& req->method == DM_METHOD_GET
-		&& DmIfRangeHolds(req->ifRange, &v, srv->dateSecond)) {
-	    switch (DmParseRange(req->range.ptr, req->range.len,
-		    infoPtr->size, srv->config.maxRanges, ranges, &n)) {
-	    case DM_RANGE_UNSATISFIABLE:
-		if (fd >= 0) {
-		    DmFileClose(fd);
-		}
-		r = snprintf(rangeText, sizeof(rangeText), "bytes */%llu",
-			(unsigned long long) infoPtr->size);
-		return DmConnError(conn, 416, 0, req, "Content-Range",
-			rangeText, (size_t) r);
-	    case DM_RANGE_PARTIAL:
-		if (n == 1) {
-		    status = 206;
-		    offset = ranges[0].first;
-		    length = ranges[0].last - ranges[0].first + 1;
-		    r = snprintf(rangeText, sizeof(rangeText),
-			    "bytes %llu-%llu/%llu",
-			    (unsigned long long) ranges[0].first,
-			    (unsigned long long) ranges[0].last,
-			    (unsigned long long) infoPtr->size);
-		    reply.extraName = "Content-Range";
-		    reply.extraValue = rangeText;
-		    reply.extraValueLen = (size_t) r;
-		} else {
-		    char boundary[40];
+	if (status == 206 && n == 1) {
+	    offset = ranges[0].first;
+	    length = ranges[0].last - ranges[0].first + 1;
+	    reply.extraName = "Content-Range";
+	    reply.extraValue = rangeText;
+	    reply.extraValueLen = textLen;
+	} else if (status == 206) {
+	    char boundary[40];
 
-		    snprintf(boundary, sizeof(boundary), "dm%016llx%08x",
-			    (unsigned long long) DmNowUs(),
-			    (unsigned) ++srv->boundaries);
-		    multipart = Multipart(infoPtr, fd, f->data, ranges, n,
-			    reply.contentType, reply.contentTypeLen, boundary,
-			    &bodyLen);
-		    if (multipart != NULL) {
-			status = 206;
-			r = snprintf(rangeText, sizeof(rangeText),
-				"Content-Type: multipart/byteranges;"
-				" boundary=%s\r\n", boundary);
-			reply.contentType = rangeText;
-			reply.contentTypeLen = (size_t) r;
-			length = bodyLen;
-		    }
-		}
-		break;
+	    snprintf(boundary, sizeof(boundary), "dm%016llx%08x",
+		    (unsigned long long) DmNowUs(),
+		    (unsigned) ++srv->boundaries);
+	    multipart = Multipart(infoPtr, fd, f->data, ranges, n,
+		    reply.contentType, reply.contentTypeLen, boundary,
+		    &bodyLen);
+	    status = 200;		/* Unless the body could be made. */
+	    if (multipart != NULL) {
+		status = 206;
+		r = snprintf(rangeText, sizeof(rangeText),
+			"Content-Type: multipart/byteranges;"
+			" boundary=%s\r\n", boundary);
+		reply.contentType = rangeText;
+		reply.contentTypeLen = (size_t) r;
+		length = bodyLen;
 	    }
-	}
-	if (status == 0) {
-	    status = 200;		/* No precondition applied. */
 	}
     }
     reply.status = status;
@@ -381,6 +360,70 @@ ReplyFile(
     conn->filePath = strdup(f->path);
     return DmConnQueue(conn, req, status, head, headLen, NULL, 0, fd, offset,
 	    length);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmFileDecide --
+ *
+ *	What a GET or HEAD of a file gets, by its validators and the
+ *	request's preconditions and Range: RFC 9110's order, a Range for
+ *	GET only, and only if If-Range holds.  Used for static files and
+ *	for the files handlers answer with.
+ *
+ * Results:
+ *	200; 304; 412; 416 with text "bytes *\/SIZE"; or 206 with the ranges
+ *	in ranges[0..*nPtr) and, for one, text "bytes FIRST-LAST/SIZE".
+ *	*textLenPtr is text's length (0 when there is none).
+ *
+ * Side effects:
+ *	Writes text (80 bytes).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmFileDecide(
+    DmServer *srv,
+    const DmRequest *req,
+    const DmValidator *v,
+    uint64_t size,
+    DmByteRange *ranges,	/* DM_MAX_RANGES of them. */
+    int *nPtr,
+    char *text,
+    size_t *textLenPtr)
+{
+    int status;
+
+    *nPtr = 0;
+    *textLenPtr = 0;
+    DmReplyClock(srv);
+    status = DmPreconditions(req, req->method == DM_METHOD_GET
+	    || req->method == DM_METHOD_HEAD, v, srv->dateSecond);
+    if (status != 0) {
+	return status;
+    }
+    if (req->range.ptr == NULL || req->method != DM_METHOD_GET
+	    || !DmIfRangeHolds(req->ifRange, v, srv->dateSecond)) {
+	return 200;
+    }
+    switch (DmParseRange(req->range.ptr, req->range.len, size,
+	    srv->config.maxRanges, ranges, nPtr)) {
+    case DM_RANGE_UNSATISFIABLE:
+	*textLenPtr = (size_t) snprintf(text, 80, "bytes */%llu",
+		(unsigned long long) size);
+	return 416;
+    case DM_RANGE_PARTIAL:
+	if (*nPtr == 1) {
+	    *textLenPtr = (size_t) snprintf(text, 80, "bytes %llu-%llu/%llu",
+		    (unsigned long long) ranges[0].first,
+		    (unsigned long long) ranges[0].last,
+		    (unsigned long long) size);
+	}
+	return 206;
+    }
+    return 200;
 }
 
 /*

@@ -1230,10 +1230,10 @@ FileConditions(
     uint64_t *offsetPtr,
     uint64_t *lengthPtr)
 {
-    DmServer *srv = conn->srv;
     char etag[DM_ETAG_MAX], text[80];
     DmByteRange ranges[DM_MAX_RANGES];
     DmValidator v;
+    size_t textLen;
     int n;
 
     v.etagLen = DmFormatETag(infoPtr->mtimeNs, infoPtr->size, infoPtr->ino,
@@ -1243,36 +1243,25 @@ FileConditions(
     Tcl_DStringAppend(&r->fields, "ETag: ", -1);
     Tcl_DStringAppend(&r->fields, etag, (Tcl_Size) v.etagLen);
     Tcl_DStringAppend(&r->fields, "\r\nAccept-Ranges: bytes\r\n", -1);
-    DmReplyClock(srv);
-    switch (DmPreconditions(req, req->method == DM_METHOD_GET
-	    || req->method == DM_METHOD_HEAD, &v, srv->dateSecond)) {
+    switch (DmFileDecide(conn->srv, req, &v, infoPtr->size, ranges, &n, text,
+	    &textLen)) {
     case 412:
 	return 412;
+    case 416:
+	Tcl_DStringFree(&r->bytes);
+	Tcl_DStringAppend(&r->bytes, text, (Tcl_Size) textLen);
+	return 416;
     case 304:
 	r->status = 304;
-	return 0;
-    }
-    if (req->range.ptr == NULL || req->method != DM_METHOD_GET
-	    || !DmIfRangeHolds(req->ifRange, &v, srv->dateSecond)) {
-	return 0;
-    }
-    switch (DmParseRange(req->range.ptr, req->range.len, infoPtr->size,
-	    srv->config.maxRanges, ranges, &n)) {
-    case DM_RANGE_UNSATISFIABLE:
-	Tcl_DStringFree(&r->bytes);
-	Tcl_DStringAppend(&r->bytes, text, snprintf(text, sizeof(text),
-		"bytes */%llu", (unsigned long long) infoPtr->size));
-	return 416;
-    case DM_RANGE_PARTIAL:
+	break;
+    case 206:
 	if (n == 1) {
 	    r->status = 206;
 	    *offsetPtr = ranges[0].first;
 	    *lengthPtr = ranges[0].last - ranges[0].first + 1;
-	    Tcl_DStringAppend(&r->fields, text, snprintf(text, sizeof(text),
-		    "Content-Range: bytes %llu-%llu/%llu\r\n",
-		    (unsigned long long) ranges[0].first,
-		    (unsigned long long) ranges[0].last,
-		    (unsigned long long) infoPtr->size));
+	    Tcl_DStringAppend(&r->fields, "Content-Range: ", -1);
+	    Tcl_DStringAppend(&r->fields, text, (Tcl_Size) textLen);
+	    Tcl_DStringAppend(&r->fields, "\r\n", 2);
 	}
 	break;
     }

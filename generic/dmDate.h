@@ -13,9 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef MODULE_SCOPE
-#   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
-#endif
+#include "dmScope.h"
 
 /* Length of "Sun, 06 Nov 1994 08:49:37 GMT"; buffers need one more. */
 #define DM_HTTP_DATE_LEN 29

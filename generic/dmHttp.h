@@ -16,9 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef MODULE_SCOPE
-#   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
-#endif
+#include "dmScope.h"
 
 /*
  * A span of the caller's buffer; len 0 with ptr NULL means "absent".

@@ -29,8 +29,8 @@
 
 /*
  *----------------------------------------------------------------
- * The event set (unix/dmEpoll.c, or unix/dmPoll.c where there is no
- * epoll).  Connection sockets live in an event
+ * The event set (unix/dmEpoll.c, or generic/dmPoll.c where there is no
+ * epoll, and on Windows).  Connection sockets live in an event
  * set of our own that Tcl sees as one file handler, so Tcl 8.6's select()
  * notifier never meets a descriptor of 1024 or more.
  *----------------------------------------------------------------
@@ -99,8 +99,8 @@ MODULE_SCOPE void	DmRetire(DmFreeProc *proc, void *ptr);
 
 /*
  *----------------------------------------------------------------
- * Sockets (unix/dmNet.c).  Results follow the POSIX convention: -1 with
- * errno set on failure.
+ * Sockets (generic/dmSock.c over unix/dmNet.c or win/dmWinNet.c).
+ * Results follow the POSIX convention: -1 with errno set on failure.
  *----------------------------------------------------------------
  */
 
@@ -123,6 +123,8 @@ MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
 MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
 			    size_t count);
+MODULE_SCOPE long	DmNetSendFileCopy(int sock, int fileFd,
+			    uint64_t *offsetPtr, size_t count);
 MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
 MODULE_SCOPE void	DmNetShutdownWrite(int fd);
 MODULE_SCOPE void	DmNetShutdownRead(int fd);
@@ -134,7 +136,7 @@ MODULE_SCOPE int	DmErrnoIsFdLimit(void);
 
 /*
  *----------------------------------------------------------------
- * Files (unix/dmFile.c).
+ * Files (unix/dmFile.c, win/dmWinFile.c).
  *----------------------------------------------------------------
  */
 
@@ -152,7 +154,7 @@ typedef struct DmFileInfo {
     int64_t mtimeNs, ctimeNs;	/* any write or chmod changes a time. */
 } DmFileInfo;
 
-MODULE_SCOPE int	DmFileOpenRoot(const char *path, char **realPtr);
+MODULE_SCOPE int	DmFileOpenRoot(const void *nativePath, char **realPtr);
 MODULE_SCOPE int	DmFileOpenBeneath(int rootFd, const char *realRoot,
 			    const char *relPath, int followSymlinks,
 			    DmFileInfo *infoPtr, int *statusPtr);
@@ -176,7 +178,7 @@ MODULE_SCOPE void	DmFileUnmap(const char *addr, uint64_t len);
 
 /*
  *----------------------------------------------------------------
- * Change notification for the cache (unix/dmChange.c).
+ * Change notification for the cache (unix/dmChange.c, win/dmWinChange.c).
  *----------------------------------------------------------------
  */
 
@@ -191,6 +193,26 @@ MODULE_SCOPE int	DmChangeWatchDirs(DmChange *ch, int rootFd,
 			    const char *relPath);
 MODULE_SCOPE int	DmChangeWatchFile(DmChange *ch, int fd);
 MODULE_SCOPE void	DmChangeRelease(DmChange *ch, int wd);
+
+/*
+ *----------------------------------------------------------------
+ * Signals for dustmote::onsignal (generic/dmOnsignal.c): the platform
+ * (unix/dmSignal.c, win/dmWinSignal.c) names what it can catch, catches
+ * it (on 1) or restores the default (on 0), and calls DmSignalRun from
+ * the event loop when one arrived.
+ *----------------------------------------------------------------
+ */
+
+#define DM_MAX_SIGNAL 64
+
+typedef struct DmSignalName {
+    const char *name;		/* Without "SIG"; NULL ends the table. */
+    int number;			/* 1 to DM_MAX_SIGNAL - 1. */
+} DmSignalName;
+
+MODULE_SCOPE const DmSignalName dmSignalNames[];
+MODULE_SCOPE int	DmSignalCatch(int signo, int on);
+MODULE_SCOPE void	DmSignalRun(int signo);
 
 /*
  *----------------------------------------------------------------

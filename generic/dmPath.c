@@ -12,6 +12,7 @@
 #include "dmPath.h"
 #include "dmAscii.h"
 
+#include <errno.h>
 #include <string.h>
 
 /*
@@ -321,4 +322,146 @@ DmPathHidden(
 	}
     }
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsDeviceName --
+ *
+ *	Whether a segment's base (what comes before its first '.', with
+ *	trailing spaces dropped, as Windows reads it) is a device name.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+IsDeviceName(
+    const char *seg,
+    size_t len)
+{
+    static const char *const plain[] = {
+	"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$", NULL
+    };
+    char base[8];
+    size_t n = 0, i;
+
+    while (n < len && seg[n] != '.') {
+	n++;
+    }
+    while (n > 0 && seg[n - 1] == ' ') {
+	n--;
+    }
+    if (n < 3 || n > 7) {
+	return 0;
+    }
+    for (i = 0; i < n; i++) {
+	char c = seg[i];
+
+	base[i] = (c >= 'a' && c <= 'z') ? (char) (c - 'a' + 'A') : c;
+    }
+    base[n] = '\0';
+    for (i = 0; plain[i] != NULL; i++) {
+	if (strcmp(base, plain[i]) == 0) {
+	    return 1;
+	}
+    }
+    if (memcmp(base, "COM", 3) != 0 && memcmp(base, "LPT", 3) != 0) {
+	return 0;
+    }
+    if (n == 4) {
+	return base[3] >= '0' && base[3] <= '9';
+    }
+
+    /*
+     * Superscript one, two and three (U+00B9, U+00B2, U+00B3) in UTF-8.
+     */
+
+    return n == 5 && (unsigned char) base[3] == 0xC2
+	    && ((unsigned char) base[4] == 0xB9
+		|| (unsigned char) base[4] == 0xB2
+		|| (unsigned char) base[4] == 0xB3);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmPathWinSafe --
+ *
+ *	See dmPath.h.
+ *
+ * Results:
+ *	1 if every segment is safe, else 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmPathWinSafe(
+    const char *path,
+    size_t len)
+{
+    size_t start = 0, i;
+
+    while (start < len) {
+	while (start < len && path[start] == '/') {
+	    start++;
+	}
+	for (i = start; i < len && path[i] != '/'; i++) {
+	    if (strchr(":<>\"|?*", path[i]) != NULL) {
+		return 0;
+	    }
+	}
+	if (i > start) {
+	    if (path[i - 1] == '.' || path[i - 1] == ' '
+		    || IsDeviceName(path + start, i - start)) {
+		return 0;
+	    }
+	}
+	start = i;
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmStatusFromErrno --
+ *
+ *	See dmPath.h.
+ *
+ * Results:
+ *	404, 403, 414, 503 or 500.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmStatusFromErrno(
+    int err)
+{
+    switch (err) {
+    case ENOENT: case ENOTDIR: case ELOOP: case EXDEV:
+	return 404;
+    case EACCES: case EPERM:
+	return 403;
+    case ENAMETOOLONG:
+	return 414;
+    case EMFILE: case ENFILE: case ENOMEM:
+	return 503;
+    default:
+	return 500;
+    }
 }

@@ -13,9 +13,7 @@
 
 #include <stddef.h>
 
-#ifndef MODULE_SCOPE
-#   define MODULE_SCOPE extern __attribute__((visibility("hidden")))
-#endif
+#include "dmScope.h"
 
 /*
  * DmNormalizePath turns a request-target into a path relative to the
@@ -52,5 +50,25 @@ MODULE_SCOPE int	DmValidUtf8(const unsigned char *s, size_t len);
  */
 
 MODULE_SCOPE int	DmPathHidden(const char *path, size_t len);
+
+/*
+ * DmPathWinSafe tells whether every segment of a normalised path is a
+ * name Windows would open as itself: no ':' (a drive or an alternate
+ * data stream), none of the characters <>"|?* that Windows refuses or
+ * takes as wildcards, no trailing '.' or space (which Windows strips, so
+ * "secret.txt." would open "secret.txt"), and no device name (CON, PRN,
+ * AUX, NUL, COM0-9, LPT0-9, with superscript digits too, CONIN$,
+ * CONOUT$, CLOCK$), with or without an extension, in any case.
+ */
+
+MODULE_SCOPE int	DmPathWinSafe(const char *path, size_t len);
+
+/*
+ * DmStatusFromErrno gives the HTTP status for a file that could not be
+ * opened, from the errno value (the platform layer translates its own
+ * errors): 404, 403, 414, 503 or 500.
+ */
+
+MODULE_SCOPE int	DmStatusFromErrno(int err);
 
 #endif /* DM_PATH_H */

@@ -14,6 +14,7 @@
 
 #include "dmInt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -891,14 +892,16 @@ DmRootOpen(
     const char *host,		/* A vhost's name, or NULL. */
     size_t hostLen)
 {
-    Tcl_DString ds;
+    const void *native = Tcl_FSGetNativePath(path);
     DmRoot r;
 
     memset(&r, 0, sizeof(r));
-    Tcl_UtfToExternalDString(NULL, Tcl_GetString(path), TCL_INDEX_NONE,
-	    &ds);
-    r.fd = DmFileOpenRoot(Tcl_DStringValue(&ds), &r.real);
-    Tcl_DStringFree(&ds);
+    if (native == NULL) {
+	Tcl_SetErrno(ENOENT);
+	r.fd = -1;
+    } else {
+	r.fd = DmFileOpenRoot(native, &r.real);
+    }
     if (r.fd < 0) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot serve \"%s\": %s",
 		Tcl_GetString(path), Tcl_PosixError(interp)));

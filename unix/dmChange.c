@@ -24,8 +24,6 @@
 
 #include "dmInt.h"
 
-#ifdef HAVE_SYS_INOTIFY_H
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -584,69 +582,3 @@ DmChangeRelease(
     inotify_rm_watch(ch->inotifyFd, wd);
 }
 
-#else /* !HAVE_SYS_INOTIFY_H */
-
-/*
- * No change source: DmChangeCreate fails, so the cache stats every hit and
- * never calls the others.
- */
-
-DmChange *
-DmChangeCreate(void)
-{
-    return NULL;
-}
-
-void
-DmChangeDelete(
-    TCL_UNUSED(DmChange *))
-{
-}
-
-int
-DmChangePending(
-    TCL_UNUSED(DmChange *))
-{
-    return 1;
-}
-
-uint64_t
-DmChangeEpoch(
-    TCL_UNUSED(const DmChange *))
-{
-    return 0;
-}
-
-uint64_t
-DmChangeTouched(
-    TCL_UNUSED(DmChange *),
-    TCL_UNUSED(int))
-{
-    return UINT64_MAX;
-}
-
-int
-DmChangeWatchDirs(
-    TCL_UNUSED(DmChange *),
-    TCL_UNUSED(int),
-    TCL_UNUSED(const char *))
-{
-    return 0;
-}
-
-int
-DmChangeWatchFile(
-    TCL_UNUSED(DmChange *),
-    TCL_UNUSED(int))
-{
-    return -1;
-}
-
-void
-DmChangeRelease(
-    TCL_UNUSED(DmChange *),
-    TCL_UNUSED(int))
-{
-}
-
-#endif /* HAVE_SYS_INOTIFY_H */

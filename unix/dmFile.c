@@ -57,9 +57,10 @@
 
 int
 DmFileOpenRoot(
-    const char *path,
+    const void *nativePath,	/* As Tcl_FSGetNativePath gives it. */
     char **realPtr)
 {
+    const char *path = nativePath;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (fd < 0) {
@@ -74,40 +75,6 @@ DmFileOpenRoot(
 	return -1;
     }
     return fd;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * StatusFromErrno --
- *
- *	The HTTP status for a failed open.
- *
- * Results:
- *	404, 403, 414, 503 or 500.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-StatusFromErrno(
-    int err)
-{
-    switch (err) {
-    case ENOENT: case ENOTDIR: case ELOOP: case EXDEV:
-	return 404;
-    case EACCES: case EPERM:
-	return 403;
-    case ENAMETOOLONG:
-	return 414;
-    case EMFILE: case ENFILE: case ENOMEM:
-	return 503;
-    default:
-	return 500;
-    }
 }
 
 /*
@@ -285,7 +252,7 @@ WalkBeneath(
 	}
 	at = openat(dirs[depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (at < 0 || fstat(at, &st) < 0) {
-	    *statusPtr = StatusFromErrno(errno);
+	    *statusPtr = DmStatusFromErrno(errno);
 	    if (at >= 0) {
 		close(at);
 	    }
@@ -313,7 +280,7 @@ WalkBeneath(
 	    }
 	    fd = openat(dirs[depth], name, OPEN_FLAGS | O_NOFOLLOW);
 	    if (fd < 0) {
-		*statusPtr = StatusFromErrno(errno);
+		*statusPtr = DmStatusFromErrno(errno);
 	    }
 	    goto done;
 	}
@@ -354,7 +321,7 @@ WalkBeneath(
     if (r == 0) {
 	fd = openat(dirs[depth], ".", OPEN_FLAGS);	/* A directory. */
 	if (fd < 0) {
-	    *statusPtr = StatusFromErrno(errno);
+	    *statusPtr = DmStatusFromErrno(errno);
 	}
     } else {
 	*statusPtr = 414;		/* A name longer than NAME_MAX. */
@@ -405,7 +372,7 @@ DmFileOpenBeneath(
     if (followSymlinks) {
 	fd = openat(rootFd, rel, OPEN_FLAGS);
 	if (fd < 0) {
-	    *statusPtr = StatusFromErrno(errno);
+	    *statusPtr = DmStatusFromErrno(errno);
 	    return -1;
 	}
     } else {
@@ -417,7 +384,7 @@ DmFileOpenBeneath(
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	fd = (int) syscall(SYS_openat2, rootFd, rel, &how, sizeof(how));
 	if (fd < 0 && errno != EXDEV && errno != ENOSYS && errno != EAGAIN) {
-	    *statusPtr = StatusFromErrno(errno);
+	    *statusPtr = DmStatusFromErrno(errno);
 	    return -1;
 	}
 #endif
@@ -429,7 +396,7 @@ DmFileOpenBeneath(
 	}
     }
     if (fstat(fd, &st) < 0) {
-	*statusPtr = StatusFromErrno(errno);
+	*statusPtr = DmStatusFromErrno(errno);
 	close(fd);
 	return -1;
     }
@@ -624,7 +591,7 @@ DmFileOpenPath(
     int fd = open((const char *) nativePath, OPEN_FLAGS);
 
     if (fd < 0 || fstat(fd, &st) < 0) {
-	*statusPtr = StatusFromErrno(errno);
+	*statusPtr = DmStatusFromErrno(errno);
 	if (fd >= 0) {
 	    close(fd);
 	}

@@ -1,26 +1,20 @@
 /*
  * dmNet.c --
  *
- *	Sockets on Unix: the listening socket, accept, and the few calls the
- *	connection code makes to move bytes, including zero-copy sendfile.
+ *	Sockets on Unix: what generic/dmSock.c builds on (a socket that is
+ *	non-blocking and close-on-exec from the start, accept), the calls
+ *	the connection code makes to move bytes, including zero-copy
+ *	sendfile, and the poll event set's wake-up pipe.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
  */
 
 #include "dmInt.h"
+#include "dmPort.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #ifdef HAVE_SYS_SENDFILE_H
 #   include <sys/sendfile.h>
 #endif
@@ -28,293 +22,101 @@
 /*
  *----------------------------------------------------------------------
  *
- * FormatAddr --
+ * DmNetSocket, DmNetPrivate, DmNetFailed --
  *
- *	Prints a socket address without its port.  IPv4 addresses reached
- *	through a dual-stack socket are shown in their plain form.
+ *	Make a socket that is non-blocking and close-on-exec (atomically
+ *	where the system can, so a child started by another thread never
+ *	inherits it); make an adopted one close-on-exec; report the last
+ *	socket error, which on Unix is errno already.
  *
  * Results:
- *	None.
+ *	DmNetSocket: the descriptor or -1; DmNetPrivate: 0 or -1;
+ *	DmNetFailed: -1.  errno is set on failure.
  *
  * Side effects:
- *	Writes at most DM_ADDR_LEN bytes to buf.
+ *	As named.
  *
  *----------------------------------------------------------------------
  */
 
-static void
-FormatAddr(
-    const struct sockaddr_storage *ss,
-    char *buf,
-    int *portPtr)
-{
-    if (ss->ss_family == AF_INET6) {
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) ss;
-
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-	    inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, DM_ADDR_LEN);
-	} else {
-	    inet_ntop(AF_INET6, &s6->sin6_addr, buf, DM_ADDR_LEN);
-	}
-	*portPtr = ntohs(s6->sin6_port);
-    } else {
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *) ss;
-
-	inet_ntop(AF_INET, &s4->sin_addr, buf, DM_ADDR_LEN);
-	*portPtr = ntohs(s4->sin_port);
-    }
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * ListenOn --
- *
- *	Opens a non-blocking listening socket on the first address of the
- *	family (AF_UNSPEC: any) that the address resolves to and that binds.
- *	A wildcard IPv6 socket is made dual-stack, so it takes IPv4 too.
- *
- * Results:
- *	The descriptor, or -1 with errno set.
- *
- * Side effects:
- *	Opens a socket.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ListenOn(
-    const char *addr,		/* Numeric or host name; NULL: wildcard. */
+int
+DmNetSocket(
     int family,
-    int port,
-    int backlog)
+    int type,
+    int protocol)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char service[16];
-    int fd = -1, err, one = 1, zero = 0;
+#ifdef SOCK_NONBLOCK
+    return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+#else
+    int fd = socket(family, type, protocol);
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    hints.ai_family = family;
-    snprintf(service, sizeof(service), "%d", port);
-    if (getaddrinfo(addr, service, &hints, &res) != 0) {
-	errno = EADDRNOTAVAIL;
-	return -1;
-    }
-    err = EADDRNOTAVAIL;
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK
-		| SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0) {
-	    err = errno;
-	    continue;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6 && addr == NULL) {
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0
-		&& listen(fd, backlog) == 0) {
-	    break;
-	}
-	err = errno;
+    if (fd >= 0 && (DmNetSetBlocking(fd, 0) < 0 || DmNetPrivate(fd) < 0)) {
+	int err = errno;
+
 	close(fd);
-	fd = -1;
+	errno = err;
+	return -1;
     }
-    freeaddrinfo(res);
-    errno = err;
     return fd;
+#endif
 }
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNetAdopt --
- *
- *	Takes over an inherited listening socket (-fd, as systemd's socket
- *	activation passes them): it must be a TCP socket, IPv4 or IPv6,
- *	already listening.
- *
- * Results:
- *	fd with boundAddr and *boundPortPtr filled, or -1 with errno set
- *	(EINVAL: not listening; EPROTOTYPE, EAFNOSUPPORT: not TCP over IP).
- *
- * Side effects:
- *	Makes fd non-blocking and close-on-exec.
- *
- *----------------------------------------------------------------------
- */
 
 int
-DmNetAdopt(
-    int fd,
-    char *boundAddr,
-    int *boundPortPtr)
+DmNetPrivate(
+    int fd)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss), optLen = sizeof(int);
-    int listening = 0, type = 0, one = 1, flags;
-
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optLen) < 0
-	    || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optLen) < 0
-	    || getsockname(fd, (struct sockaddr *) &ss, &len) < 0) {
-	return -1;
-    }
-    if (type != SOCK_STREAM) {
-	errno = EPROTOTYPE;
-	return -1;
-    }
-    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
-	errno = EAFNOSUPPORT;
-	return -1;
-    }
-    if (!listening) {
-	errno = EINVAL;
-	return -1;
-    }
-    flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0
-	    || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-	return -1;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    FormatAddr(&ss, boundAddr, boundPortPtr);
-    return fd;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNetListen --
- *
- *	Opens the server's listening TCP socket.  An empty address means
- *	every address: a dual-stack IPv6 socket, or IPv4's wildcard where the
- *	system has no IPv6.
- *
- * Results:
- *	The descriptor, or -1 with errno set.
- *
- * Side effects:
- *	Fills boundAddr (DM_ADDR_LEN bytes) and *boundPortPtr.
- *
- *----------------------------------------------------------------------
- */
 
 int
-DmNetListen(
-    const char *addr,
-    int port,
-    int backlog,
-    char *boundAddr,
-    int *boundPortPtr)
+DmNetFailed(void)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int fd;
-
-    if (addr[0] != '\0') {
-	fd = ListenOn(addr, AF_UNSPEC, port, backlog);
-    } else {
-	fd = ListenOn(NULL, AF_INET6, port, backlog);
-	if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
-	    fd = ListenOn(NULL, AF_INET, port, backlog);
-	}
-    }
-    if (fd >= 0 && getsockname(fd, (struct sockaddr *) &ss, &len) == 0) {
-	FormatAddr(&ss, boundAddr, boundPortPtr);
-    }
-    return fd;
+    return -1;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * DmNetAccept --
+ * DmNetAcceptRaw --
  *
- *	Accepts one connection, non-blocking and close-on-exec from the
- *	start, with Nagle off: replies leave in as few writes as we can
- *	make, and the last one must not wait for an ACK.  Linux copies
- *	TCP_NODELAY from the listening socket; elsewhere it is set here.
+ *	accept(2) with the new socket non-blocking and close-on-exec from
+ *	the start, and with Nagle off (Linux copies TCP_NODELAY from the
+ *	listening socket; elsewhere it is set here).
  *
  * Results:
  *	The descriptor, or -1 with errno set (EAGAIN when none is waiting).
  *
  * Side effects:
- *	Writes the peer's address to peerAddr (DM_ADDR_LEN bytes).
+ *	Fills *sa and *lenPtr with the peer's address.
  *
  *----------------------------------------------------------------------
  */
 
 int
-DmNetAccept(
+DmNetAcceptRaw(
     int listenFd,
-    char *peerAddr,
-    int *peerPortPtr)
+    struct sockaddr *sa,
+    socklen_t *lenPtr)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
     int fd;
 
 #ifdef HAVE_ACCEPT4
-    fd = accept4(listenFd, (struct sockaddr *) &ss, &len,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = accept4(listenFd, sa, lenPtr, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
-    fd = accept(listenFd, (struct sockaddr *) &ss, &len);
+    fd = accept(listenFd, sa, lenPtr);
     if (fd >= 0) {
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	DmNetSetBlocking(fd, 0);
+	DmNetPrivate(fd);
     }
 #endif
-    if (fd < 0) {
-	return -1;
-    }
 #ifndef __linux__
-    {
+    if (fd >= 0) {
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
 #endif
-    FormatAddr(&ss, peerAddr, peerPortPtr);
     return fd;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNetName --
- *
- *	The address and port of a connected socket's own end (peer 0) or of
- *	its peer (peer 1).
- *
- * Results:
- *	0, or -1 with errno set.
- *
- * Side effects:
- *	Fills addr[DM_ADDR_LEN] and *portPtr.
- *
- *----------------------------------------------------------------------
- */
-
-int
-DmNetName(
-    int fd,
-    int peer,
-    char *addr,
-    int *portPtr)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-
-    if ((peer ? getpeername(fd, (struct sockaddr *) &ss, &len)
-	    : getsockname(fd, (struct sockaddr *) &ss, &len)) < 0) {
-	return -1;
-    }
-    FormatAddr(&ss, addr, portPtr);
-    return 0;
 }
 
 /*
@@ -419,12 +221,9 @@ DmNetSendFile(
     uint64_t *offsetPtr,
     size_t count)
 {
-    long n;
-    char buf[16384];
-    DmBuf b;
-
 #ifdef HAVE_SENDFILE
     off_t off = (off_t) *offsetPtr;
+    long n;
 
     do {
 	n = sendfile(sock, fileFd, &off, count);
@@ -437,18 +236,7 @@ DmNetSendFile(
 	return -1;
     }
 #endif
-    n = DmFileRead(fileFd, buf, count < sizeof(buf) ? count : sizeof(buf),
-	    *offsetPtr);
-    if (n <= 0) {
-	return n;
-    }
-    b.ptr = buf;
-    b.len = (size_t) n;
-    n = DmNetSend(sock, &b, 1, 0);
-    if (n > 0) {
-	*offsetPtr += (uint64_t) n;
-    }
-    return n;
+    return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
 }
 
 /*
@@ -490,51 +278,19 @@ DmNetDeferAccept(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetShutdownWrite, DmNetClose --
+ * DmNetSetBlocking, DmNetClose --
  *
- *	Half-close (the peer sees the end of our reply while we drain what
- *	it still sends), and close.
+ *	Make a socket's calls block or not (for one handed to Tcl as a
+ *	channel), and close it.
  *
  * Results:
- *	None.
+ *	DmNetSetBlocking: 0 or -1 with errno set.
  *
  * Side effects:
  *	As named.
  *
  *----------------------------------------------------------------------
  */
-
-void
-DmNetShutdownWrite(
-    int fd)
-{
-    shutdown(fd, SHUT_WR);
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DmNetShutdownRead, DmNetSetBlocking, DmNetError --
- *
- *	For a socket handed to Tcl as a channel: shut its read side, make
- *	its calls block or not, and take its pending error.
- *
- * Results:
- *	DmNetSetBlocking: 0 or -1 with errno set.  DmNetError: the pending
- *	error (an errno value), 0 if none.
- *
- * Side effects:
- *	As named; DmNetError clears the error.
- *
- *----------------------------------------------------------------------
- */
-
-void
-DmNetShutdownRead(
-    int fd)
-{
-    shutdown(fd, SHUT_RD);
-}
 
 int
 DmNetSetBlocking(
@@ -550,19 +306,6 @@ DmNetSetBlocking(
     return fcntl(fd, F_SETFL, flags);
 }
 
-int
-DmNetError(
-    int fd)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-	return errno;
-    }
-    return err;
-}
-
 void
 DmNetClose(
     int fd)
@@ -573,28 +316,91 @@ DmNetClose(
 /*
  *----------------------------------------------------------------------
  *
- * DmErrnoIsAgain, DmErrnoIsFdLimit --
+ * DmNetPoll --
  *
- *	Classify the last error for the portable code.
+ *	Waits in poll(2) with no timeout, for the poll event set.
  *
  * Results:
- *	1 if errno says "try again later" / "out of descriptors".
+ *	As poll: the number of ready entries, or -1 with errno set.
  *
  * Side effects:
- *	None.
+ *	Fills the revents fields.
  *
  *----------------------------------------------------------------------
  */
 
 int
-DmErrnoIsAgain(void)
+DmNetPoll(
+    struct pollfd *fds,
+    int count)
 {
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    return poll(fds, (nfds_t) count, -1);
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWakeOpen, DmWakePoke, DmWakeDrain, DmWakeClose --
+ *
+ *	The poll event set's wake-up channel, a pipe: fds[0] is polled,
+ *	fds[1] poked.  Both ends are non-blocking, so a full pipe (which
+ *	already says what one more byte would) never blocks the poker.
+ *
+ * Results:
+ *	DmWakeOpen: 0, or -1 with errno set.
+ *
+ * Side effects:
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
 int
-DmErrnoIsFdLimit(void)
+DmWakeOpen(
+    int fds[2])
 {
-    return errno == EMFILE || errno == ENFILE || errno == ENOBUFS
-	    || errno == ENOMEM;
+    int i;
+
+#ifdef HAVE_PIPE2
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+	return 0;
+    }
+#endif
+    if (pipe(fds) < 0) {
+	return -1;
+    }
+    for (i = 0; i < 2; i++) {
+	fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    return 0;
+}
+
+void
+DmWakePoke(
+    int fd)
+{
+    ssize_t n;
+
+    do {
+	n = write(fd, "", 1);
+    } while (n < 0 && errno == EINTR);
+}
+
+void
+DmWakeDrain(
+    int fd)
+{
+    char buf[64];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+void
+DmWakeClose(
+    int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
 }

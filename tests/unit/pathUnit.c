@@ -1012,6 +1012,61 @@ RunRandom(void)
 /*
  *----------------------------------------------------------------------
  *
+ * RunWinCases --
+ *
+ *	DmPathWinSafe on the names Windows would not open as themselves
+ *	(streams, wildcards, trailing dots and spaces, device names in any
+ *	case and with an extension) and on near misses that are ordinary
+ *	names.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Counts and reports cases.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+RunWinCases(void)
+{
+    static const struct {
+	const char *path;
+	int safe;
+    } cases[] = {
+	{"/", 1}, {"/index.html", 1}, {"/a/b/c.txt", 1}, {"/dir/", 1},
+	{"/.well-known/x", 1}, {"/con.d/x", 0}, {"/console", 1},
+	{"/icon", 1}, {"/com10", 1}, {"/lpt", 1}, {"/nul.txt.bak", 0},
+	{"/nulx", 1}, {"/auxiliary", 1}, {"/caf\xc3\xa9.txt", 1},
+	{"/a:b", 0}, {"/file.txt::$DATA", 0}, {"/c:", 0},
+	{"/x?y", 0}, {"/x*", 0}, {"/a<b", 0}, {"/a>b", 0}, {"/a|b", 0},
+	{"/a\"b", 0}, {"/secret.txt.", 0}, {"/secret.txt ", 0},
+	{"/dir./x", 0}, {"/dir /x", 0}, {"/CON", 0}, {"/con", 0},
+	{"/Con.txt", 0}, {"/x/prn", 0}, {"/aux.html", 0}, {"/NUL", 0},
+	{"/com1", 0}, {"/COM9.log", 0}, {"/lpt0", 0}, {"/LpT5.x", 0},
+	{"/com\xc2\xb9", 0}, {"/lpt\xc2\xb3.txt", 0}, {"/com\xc2\xb4", 1},
+	{"/conin$", 0}, {"/CONOUT$.x", 0}, {"/clock$", 0}, {"/con .txt", 0},
+	{"/a/b/nul/c", 0}, {"/.hidden", 1}, {"/a.b.c", 1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	const char *p = cases[i].path;
+	int got = DmPathWinSafe(p, strlen(p));
+
+	BeginCase();
+	if (got != cases[i].safe) {
+	    Fail("winsafe", "DmPathWinSafe(\"%s\") = %d, expected %d",
+		    Show(p, strlen(p)), got, cases[i].safe);
+	}
+	EndCase();
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * main --
  *
  *	Runs every case and prints the totals.
@@ -1034,6 +1089,7 @@ main(void)
 	RunTableCase(&pathCases[i]);
     }
     RunLongCases();
+    RunWinCases();
     inRandom = 1;
     RunRandom();
 

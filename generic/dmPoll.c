@@ -2,11 +2,13 @@
  * dmPoll.c --
  *
  *	The event set for connection sockets where there is no epoll (macOS,
- *	the BSDs; on Linux with "configure --with-eventset=poll"): a helper
- *	thread waits in poll(2) on every watched socket and wakes the Tcl
- *	thread through a pipe, which Tcl's notifier watches as a single file
- *	handler, so Tcl's own select() notifier never meets a descriptor of
- *	1024 or more.
+ *	the BSDs, Windows; on Linux with "configure --with-eventset=poll"):
+ *	a helper thread waits in poll (WSAPoll on Windows) on every watched
+ *	socket and alerts the Tcl thread's notifier, and an event source
+ *	dispatches what it found.  Tcl's own notifier never sees a socket,
+ *	so its select() never meets a descriptor of 1024 or more, and on
+ *	Windows, where Tcl has no file handlers, sockets are watched all the
+ *	same.
  *
  *	The two threads take turns.  The helper polls, hands the ready
  *	descriptors over and waits; the Tcl thread dispatches them and lets
@@ -23,12 +25,9 @@
  */
 
 #include "dmInt.h"
+#include "dmPort.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define DM_POLL_BATCH 256	/* Events dispatched from the stack; a
 				 * larger batch is copied to the heap. */
@@ -57,11 +56,13 @@ typedef struct Ready {
 typedef struct ThreadData {
     int started;		/* The helper runs; -1 if it could not. */
     Tcl_ThreadId helper;
+    Tcl_ThreadId owner;		/* The Tcl thread, to alert. */
     int wake[2];		/* To the helper: the set changed, or quit. */
-    int notify[2];		/* To the Tcl thread: events are ready. */
     Entry *entries;		/* By descriptor (Tcl thread only). */
     int numEntries;
     int dispatching;		/* Dispatches under way (Tcl thread only). */
+    int queued;			/* A dispatch event is in Tcl's queue (Tcl
+				 * thread only). */
 
     Tcl_Mutex lock;
     Tcl_Condition resume;	/* Signalled when the helper may poll. */
@@ -77,80 +78,22 @@ typedef struct ThreadData {
 
 static Tcl_ThreadDataKey dataKey;
 
+/*
+ * The event queued when the helper has handed events over.
+ */
+
+typedef struct PollEvent {
+    Tcl_Event header;
+    ThreadData *t;
+} PollEvent;
+
 static Tcl_ThreadCreateProc Helper;
-static void	PollProc(void *clientData, int mask);
+static void	Dispatch(ThreadData *t);
+static int	EventProc(Tcl_Event *evPtr, int flags);
 static void	PollExit(void *clientData);
 static void	SetupProc(void *clientData, int flags);
-
-/*
- *----------------------------------------------------------------------
- *
- * Pipe --
- *
- *	Makes a non-blocking, close-on-exec pipe.
- *
- * Results:
- *	0, or -1 with errno set.
- *
- * Side effects:
- *	Opens two descriptors.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-Pipe(
-    int fds[2])
-{
-    int i;
-
-    if (pipe(fds) < 0) {
-	return -1;
-    }
-    for (i = 0; i < 2; i++) {
-	fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-    }
-    return 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * Drain, Poke --
- *
- *	Empty a wake-up pipe, or write one byte to it (a full pipe already
- *	says what the byte would).
- *
- * Results:
- *	None.
- *
- * Side effects:
- *	Reads or writes the pipe.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-Drain(
-    int fd)
-{
-    char buf[64];
-
-    while (read(fd, buf, sizeof(buf)) > 0) {
-    }
-}
-
-static void
-Poke(
-    int fd)
-{
-    ssize_t n;
-
-    do {
-	n = write(fd, "", 1);
-    } while (n < 0 && errno == EINTR);
-}
+static void	CheckProc(void *clientData, int flags);
+static int	DeleteProc(Tcl_Event *evPtr, void *clientData);
 
 /*
  *----------------------------------------------------------------------
@@ -164,8 +107,8 @@ Poke(
  *	The thread data, or NULL (errno set) if the helper cannot run.
  *
  * Side effects:
- *	May open the pipes, start the helper, and register the pipe with
- *	the notifier and the event source.
+ *	May open the wake-up channel, start the helper, and register the
+ *	event source.
  *
  *----------------------------------------------------------------------
  */
@@ -176,29 +119,20 @@ GetThreadData(void)
     ThreadData *t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
 
     if (t->started == 0) {
-	if (Pipe(t->wake) < 0) {
+	if (DmWakeOpen(t->wake) < 0) {
 	    t->started = -1;
 	    return NULL;
 	}
-	if (Pipe(t->notify) < 0) {
-	    close(t->wake[0]);
-	    close(t->wake[1]);
-	    t->started = -1;
-	    return NULL;
-	}
+	t->owner = Tcl_GetCurrentThread();
 	if (Tcl_CreateThread(&t->helper, Helper, t,
 		TCL_THREAD_STACK_DEFAULT, TCL_THREAD_JOINABLE) != TCL_OK) {
-	    close(t->wake[0]);
-	    close(t->wake[1]);
-	    close(t->notify[0]);
-	    close(t->notify[1]);
+	    DmWakeClose(t->wake);
 	    t->started = -1;
 	    errno = EAGAIN;
 	    return NULL;
 	}
 	t->started = 1;
-	Tcl_CreateFileHandler(t->notify[0], TCL_READABLE, PollProc, t);
-	Tcl_CreateEventSource(SetupProc, NULL, t);
+	Tcl_CreateEventSource(SetupProc, CheckProc, t);
 	Tcl_CreateThreadExitHandler(PollExit, t);
     }
     if (t->started < 0) {
@@ -220,7 +154,7 @@ GetThreadData(void)
  *	None.
  *
  * Side effects:
- *	Joins the helper; frees the set; closes the pipes.
+ *	Joins the helper; frees the set; closes the wake-up channel.
  *
  *----------------------------------------------------------------------
  */
@@ -237,14 +171,11 @@ PollExit(
     t->held = 0;
     Tcl_ConditionNotify(&t->resume);
     Tcl_MutexUnlock(&t->lock);
-    Poke(t->wake[1]);
+    DmWakePoke(t->wake[1]);
     Tcl_JoinThread(t->helper, &result);
-    Tcl_DeleteEventSource(SetupProc, NULL, t);
-    Tcl_DeleteFileHandler(t->notify[0]);
-    close(t->wake[0]);
-    close(t->wake[1]);
-    close(t->notify[0]);
-    close(t->notify[1]);
+    Tcl_DeleteEventSource(SetupProc, CheckProc, t);
+    Tcl_DeleteEvents(DeleteProc, t);
+    DmWakeClose(t->wake);
     Tcl_ConditionFinalize(&t->resume);
     Tcl_MutexFinalize(&t->lock);
     free(t->set);
@@ -258,15 +189,16 @@ PollExit(
  *
  * Helper --
  *
- *	The helper thread: polls the set and the wake-up pipe, hands what is
- *	ready over, and waits until the Tcl thread lets it poll again.  It
- *	calls nothing of Tcl's but its mutex and condition.
+ *	The helper thread: polls the set and the wake-up channel, hands what
+ *	is ready over, alerts the Tcl thread, and waits until that lets it
+ *	poll again.  It calls nothing of Tcl's but its mutex, condition and
+ *	Tcl_ThreadAlert, which is meant to be called from other threads.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	Fills the ready list; writes to the notify pipe.
+ *	Fills the ready list; alerts the Tcl thread.
  *
  *----------------------------------------------------------------------
  */
@@ -277,7 +209,7 @@ Helper(
 {
     ThreadData *t = clientData;
     struct pollfd *fds = NULL;
-    int room = 0, n, i;
+    int room = 0, n, i, alert;
 
     for (;;) {
 	Tcl_MutexLock(&t->lock);
@@ -305,12 +237,12 @@ Helper(
 	t->polling = 1;
 	Tcl_MutexUnlock(&t->lock);
 
-	i = poll(fds, (nfds_t) n, -1);
+	i = DmNetPoll(fds, n);
 
 	Tcl_MutexLock(&t->lock);
 	t->polling = 0;
 	if (i > 0 && (fds[0].revents & POLLIN)) {
-	    Drain(t->wake[0]);
+	    DmWakeDrain(t->wake[0]);
 	}
 	for (i = 1; i < n; i++) {
 	    if (fds[i].revents == 0) {
@@ -329,11 +261,14 @@ Helper(
 	    t->ready[t->readyCount].fd = fds[i].fd;
 	    t->ready[t->readyCount++].revents = fds[i].revents;
 	}
-	if (t->readyCount > 0) {
+	alert = (t->readyCount > 0);
+	if (alert) {
 	    t->held = 1;
-	    Poke(t->notify[1]);
 	}
 	Tcl_MutexUnlock(&t->lock);
+	if (alert) {
+	    Tcl_ThreadAlert(t->owner);
+	}
     }
     free(fds);
     TCL_THREAD_CREATE_RETURN;
@@ -371,20 +306,34 @@ Release(
 /*
  *----------------------------------------------------------------------
  *
- * SetupProc --
+ * SetupProc, CheckProc --
  *
- *	The event source's setup procedure, called each time the event loop
- *	is about to wait: inside a dispatch, that is Tcl code entering the
- *	loop again, which must see socket events too.
+ *	The event source.  Setup, called each time the event loop is about
+ *	to wait: inside a dispatch that is Tcl code entering the loop
+ *	again, which must see socket events too, so the helper may poll;
+ *	and the loop must not wait while events are handed over.  Check,
+ *	called after the wait: queues one event to dispatch them.
  *
  * Results:
  *	None.
  *
  * Side effects:
- *	May let the helper poll.
+ *	May let the helper poll, shorten the wait, or queue an event.
  *
  *----------------------------------------------------------------------
  */
+
+static int
+HandedOver(
+    ThreadData *t)
+{
+    int n;
+
+    Tcl_MutexLock(&t->lock);
+    n = t->readyCount;
+    Tcl_MutexUnlock(&t->lock);
+    return n > 0;
+}
 
 static void
 SetupProc(
@@ -393,20 +342,88 @@ SetupProc(
 {
     ThreadData *t = clientData;
 
-    if (t->dispatching > 0 && (flags & TCL_FILE_EVENTS)) {
+    if (!(flags & TCL_FILE_EVENTS)) {
+	return;
+    }
+    if (t->dispatching > 0) {
 	Release(t);
+    }
+    if (!t->queued && HandedOver(t)) {
+	Tcl_Time zero = {0, 0};
+
+	Tcl_SetMaxBlockTime(&zero);
+    }
+}
+
+static void
+CheckProc(
+    void *clientData,
+    int flags)
+{
+    ThreadData *t = clientData;
+
+    if ((flags & TCL_FILE_EVENTS) && !t->queued && HandedOver(t)) {
+	PollEvent *ev = (PollEvent *) Tcl_Alloc(sizeof(PollEvent));
+
+	ev->header.proc = EventProc;
+	ev->t = t;
+	t->queued = 1;
+	Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
     }
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * PollProc --
+ * EventProc, DeleteProc --
  *
- *	Called by Tcl's notifier when the helper has handed events over:
- *	takes them all and calls each ready watch's procedure.  A watch
- *	stopped, or its descriptor reused by another, since the helper
- *	polled is skipped or gets an event it will find nothing for.
+ *	The queued event's procedure: dispatches what the helper handed
+ *	over (file events only, as Tcl's own file handlers); and the filter
+ *	that removes it from the queue when the set goes.
+ *
+ * Results:
+ *	EventProc: 1 when the event was taken, 0 to leave it queued.
+ *	DeleteProc: 1 for an event of this set.
+ *
+ * Side effects:
+ *	See Dispatch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+EventProc(
+    Tcl_Event *evPtr,
+    int flags)
+{
+    ThreadData *t = ((PollEvent *) evPtr)->t;
+
+    if (!(flags & TCL_FILE_EVENTS)) {
+	return 0;
+    }
+    t->queued = 0;
+    Dispatch(t);
+    return 1;
+}
+
+static int
+DeleteProc(
+    Tcl_Event *evPtr,
+    void *clientData)
+{
+    return evPtr->proc == EventProc
+	    && ((PollEvent *) evPtr)->t == clientData;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Dispatch --
+ *
+ *	Takes every event the helper handed over and calls each ready
+ *	watch's procedure.  A watch stopped, or its descriptor reused by
+ *	another, since the helper polled is skipped or gets an event it
+ *	will find nothing for.
  *
  * Results:
  *	None.
@@ -418,15 +435,12 @@ SetupProc(
  */
 
 static void
-PollProc(
-    void *clientData,
-    TCL_UNUSED(int) /*mask*/)
+Dispatch(
+    ThreadData *t)
 {
-    ThreadData *t = clientData;
     Ready stack[DM_POLL_BATCH], *batch = stack;
     int n, i;
 
-    Drain(t->notify[0]);
     Tcl_MutexLock(&t->lock);
     n = t->readyCount;
     if (n > DM_POLL_BATCH) {
@@ -594,7 +608,7 @@ Update(
     wake = t->polling;
     Tcl_MutexUnlock(&t->lock);
     if (wake) {
-	Poke(t->wake[1]);
+	DmWakePoke(t->wake[1]);
     }
     return 0;
 }

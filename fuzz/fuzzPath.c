@@ -7,7 +7,8 @@
  *	into a smaller block whose size is derived from the input, which
  *	must give the same result or 414.  A result must keep every promise
  *	of dmPath.h and must be a fixed point: normalising it again changes
- *	nothing.  Targets and output blocks are malloc'd to their exact
+ *	nothing.  Windows' name rules (DmPathWinSafe) are checked on every
+ *	result.  Targets and output blocks are malloc'd to their exact
  *	sizes, so AddressSanitizer catches an access past either.  A broken
  *	check calls abort().
  *
@@ -275,6 +276,21 @@ LLVMFuzzerTestOneInput(
 	CHECK(againLen == outLen && memcmp(again, out, outLen + 1) == 0);
 	free(again);
 	free(url);
+    }
+
+    /*
+     * A result Windows takes as itself has no ':' or wildcard, and no
+     * segment ending in '.' or ' ' (which Windows would strip).
+     */
+
+    if (DmPathWinSafe(out, outLen)) {
+	for (i = 0; i < outLen; i++) {
+	    CHECK(strchr(":<>\"|?*", out[i]) == NULL);
+	    if (out[i] == '/' && i > 0) {
+		CHECK(out[i - 1] != '.' && out[i - 1] != ' ');
+	    }
+	}
+	CHECK(out[outLen - 1] != '.' && out[outLen - 1] != ' ');
     }
     free(out);
     return 0;

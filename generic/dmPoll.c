@@ -271,6 +271,13 @@ Helper(
 	}
     }
     free(fds);
+
+    /*
+     * Tcl_JoinThread waits for Tcl_ExitThread, on Windows: returning alone
+     * would leave PollExit waiting for ever.
+     */
+
+    Tcl_ExitThread(0);
     TCL_THREAD_CREATE_RETURN;
 }
 

@@ -404,11 +404,14 @@ DmErrnoIsFdLimit(void)
  *
  * DmNetSendFileCopy --
  *
- *	Sends file bytes from *offsetPtr by reading them into a buffer: the
- *	way where no zero-copy call applies.
+ *	Sends file bytes from *offsetPtr by reading them into a buffer, the
+ *	way where no zero-copy call applies: as many as the socket takes,
+ *	up to count, so a large file costs one wait for each time the socket
+ *	fills, not one for each buffer.
  *
  * Results:
- *	Bytes sent (0 if the file ended early), or -1 with errno set.
+ *	Bytes sent (0 if the file ended early), or -1 with errno set if
+ *	nothing could be sent.
  *
  * Side effects:
  *	Advances *offsetPtr; the file's own position is not used.
@@ -423,20 +426,30 @@ DmNetSendFileCopy(
     uint64_t *offsetPtr,
     size_t count)
 {
-    char buf[16384];
-    DmBuf b;
-    long n;
+    char buf[65536];
+    size_t total = 0;
 
-    n = DmFileRead(fileFd, buf, count < sizeof(buf) ? count : sizeof(buf),
-	    *offsetPtr);
-    if (n <= 0) {
-	return n;
+    while (total < count) {
+	size_t want = count - total;
+	long n, sent;
+	DmBuf b;
+
+	n = DmFileRead(fileFd, buf, want < sizeof(buf) ? want : sizeof(buf),
+		*offsetPtr);
+	if (n <= 0) {
+	    return total > 0 ? (long) total : n;
+	}
+	b.ptr = buf;
+	b.len = (size_t) n;
+	sent = DmNetSend(sock, &b, 1, 0);
+	if (sent <= 0) {
+	    return total > 0 ? (long) total : sent;
+	}
+	*offsetPtr += (uint64_t) sent;
+	total += (size_t) sent;
+	if (sent < n) {
+	    break;			/* The socket is full. */
+	}
     }
-    b.ptr = buf;
-    b.len = (size_t) n;
-    n = DmNetSend(sock, &b, 1, 0);
-    if (n > 0) {
-	*offsetPtr += (uint64_t) n;
-    }
-    return n;
+    return (long) total;
 }

@@ -106,8 +106,13 @@ proc ::dustmote::main {argv} {
     flush stdout
     onsignal INT [list set ::dustmote::stop now]
     onsignal TERM [list set ::dustmote::stop drain]
-    # For logrotate: it renames the files, then signals.
-    onsignal HUP [list $server reopenlog]
+    if {$::tcl_platform(platform) eq "windows"} {
+	# Ctrl-Break is the console's way to ask for a graceful stop.
+	onsignal BREAK [list set ::dustmote::stop drain]
+    } else {
+	# For logrotate: it renames the files, then signals.
+	onsignal HUP [list $server reopenlog]
+    }
     vwait ::dustmote::stop
     if {$::dustmote::stop eq "drain"} {
 	$server close -drain $drain

@@ -74,6 +74,28 @@ proc dm::tool {args} {
     return $args
 }
 
+# dm::readtext --
+#
+#	The text of a file with CRLF line ends read as LF: a log channel the
+#	tests open themselves writes CRLF on Windows.
+
+proc dm::readtext {path} {
+    return [string map [list \r\n \n] [dm::readfile $path]]
+}
+
+# dm::diskfree --
+#
+#	The KiB free where PATH is, by df(1); where there is no df (Windows)
+#	a number large enough for any test, so the tests run and say so if
+#	the disk fills.
+
+proc dm::diskfree {path} {
+    if {[auto_execok df] eq ""} {
+	return [expr {1 << 30}]
+    }
+    return [lindex [lindex [split [exec df -Pk $path] \n] end] 3]
+}
+
 # dm::tempdir --
 #
 #	Creates a new, empty scratch directory (there is no [file tempdir] in
@@ -546,7 +568,8 @@ proc dm::spawn {cmd {mode r}} {
     variable lines
     variable childeof
     set ch [open |[list {*}$cmd 2>@1] $mode]
-    fconfigure $ch -blocking 0 -buffering line -translation lf
+    # A child on Windows ends its lines with CRLF.
+    fconfigure $ch -blocking 0 -buffering line -translation {auto lf}
     set lines($ch) {}
     set childeof($ch) 0
     fileevent $ch readable [list ::dm::ChildReadable $ch]
@@ -696,6 +719,22 @@ proc dm::childstats {ch} {
     return [lrange [dm::waitline $ch {^stats }] 1 end]
 }
 
+# dm::kill --
+#
+#	Sends SIGNAL to the processes PIDS.  Windows has no signals: there
+#	any signal ends them at once (taskkill /F), so tests that need a
+#	particular one are Unix's own.
+
+proc dm::kill {signal pids} {
+    if {$::tcl_platform(platform) eq "windows"} {
+	foreach p $pids {
+	    catch {exec taskkill /F /PID $p}
+	}
+    } else {
+	catch {exec kill -$signal {*}$pids}
+    }
+}
+
 # dm::stop --
 #
 #	Sends SIGNAL to child CH, waits for it to end (killing it after MS
@@ -708,10 +747,10 @@ proc dm::stop {ch {signal TERM} {ms 5000}} {
     set pids [pid $ch]
     catch {chan close $ch write}
     if {$signal ne ""} {
-	catch {exec kill -$signal {*}$pids}
+	dm::kill $signal $pids
     }
     if {![dm::until "\$::dm::childeof($ch)" $ms]} {
-	catch {exec kill -KILL {*}$pids}
+	dm::kill KILL $pids
 	dm::until "\$::dm::childeof($ch)" 2000
     }
     fconfigure $ch -blocking 1

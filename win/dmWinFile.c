@@ -163,6 +163,7 @@ FillInfo(
     DmFileInfo *infoPtr)
 {
     BY_HANDLE_FILE_INFORMATION fi;
+    FILE_BASIC_INFO bi;
 
     if (!GetFileInformationByHandle(h, &fi)) {
 	errno = DmWinErrno(GetLastError());
@@ -171,7 +172,21 @@ FillInfo(
     infoPtr->size = ((uint64_t) fi.nFileSizeHigh << 32) | fi.nFileSizeLow;
     infoPtr->mtimeNs = Nanoseconds(fi.ftLastWriteTime);
     infoPtr->mtime = infoPtr->mtimeNs / 1000000000;
-    infoPtr->ctimeNs = infoPtr->mtimeNs;
+
+    /*
+     * The change time moves with every write, even one whose modification
+     * time is then set back: what tells a same-size rewrite apart.
+     */
+
+    if (GetFileInformationByHandleEx(h, FileBasicInfo, &bi, sizeof(bi))) {
+	FILETIME ct;
+
+	ct.dwLowDateTime = (DWORD) bi.ChangeTime.QuadPart;
+	ct.dwHighDateTime = (DWORD) (bi.ChangeTime.QuadPart >> 32);
+	infoPtr->ctimeNs = Nanoseconds(ct);
+    } else {
+	infoPtr->ctimeNs = infoPtr->mtimeNs;
+    }
     if (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
 	infoPtr->kind = DM_FILE_DIRECTORY;
     } else if (GetFileType(h) == FILE_TYPE_DISK
@@ -632,8 +647,8 @@ DmFileOpenPath(
  * DmFileTemp, DmFileWrite, DmFileRemove --
  *
  *	A temporary file for a request body: made in the user's temporary
- *	folder (private to the user); written whole; removed.  Paths are
- *	UTF-8, as Tcl gives them.
+ *	folder (%TMP%, private to the user) and named as on Unix; written
+ *	whole; removed.  Paths are UTF-8, as Tcl gives them.
  *
  * Results:
  *	DmFileTemp: a handle open for writing, *pathPtr its path
@@ -649,19 +664,28 @@ int
 DmFileTemp(
     char **pathPtr)
 {
-    WCHAR dir[MAX_PATH + 1], name[MAX_PATH + 1];
-    HANDLE h;
+    static LONG counter = 0;
+    WCHAR dir[MAX_PATH + 1], name[MAX_PATH + 64];
+    HANDLE h = INVALID_HANDLE_VALUE;
+    DWORD err = ERROR_FILE_EXISTS;
+    int tries;
+    char *p;
 
-    if (GetTempPathW(MAX_PATH + 1, dir) == 0
-	    || GetTempFileNameW(dir, L"dmb", 0, name) == 0) {
+    if (GetTempPathW(MAX_PATH + 1, dir) == 0) {
 	errno = DmWinErrno(GetLastError());
 	return -1;
     }
-    h = CreateFileW(name, GENERIC_WRITE, SHARE_ALL, NULL, TRUNCATE_EXISTING,
-	    FILE_ATTRIBUTE_TEMPORARY, NULL);
+    for (tries = 0; tries < 100 && err == ERROR_FILE_EXISTS; tries++) {
+	_snwprintf(name, MAX_PATH + 64, L"%lsdustmote-body-%lu-%ld-%lu", dir,
+		(unsigned long) GetCurrentProcessId(),
+		(long) InterlockedIncrement(&counter),
+		(unsigned long) GetTickCount());
+	h = CreateFileW(name, GENERIC_WRITE, SHARE_ALL, NULL, CREATE_NEW,
+		FILE_ATTRIBUTE_TEMPORARY, NULL);
+	err = (h == INVALID_HANDLE_VALUE) ? GetLastError() : 0;
+    }
     if (h == INVALID_HANDLE_VALUE) {
-	errno = DmWinErrno(GetLastError());
-	DeleteFileW(name);
+	errno = DmWinErrno(err);
 	return -1;
     }
     *pathPtr = Narrow(name);
@@ -669,6 +693,11 @@ DmFileTemp(
 	CloseHandle(h);
 	DeleteFileW(name);
 	return -1;
+    }
+    for (p = *pathPtr; *p != '\0'; p++) {
+	if (*p == '\\') {
+	    *p = '/';			/* As Tcl writes paths. */
+	}
     }
     return DM_FD(h);
 }

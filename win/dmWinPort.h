@@ -40,7 +40,6 @@
  */
 
 #define DM_SO_REUSE	SO_EXCLUSIVEADDRUSE
-
 #define SHUT_RD		SD_RECEIVE
 #define SHUT_WR		SD_SEND
 

@@ -7,14 +7,17 @@
 #	LAUNCHER is the dustmote launcher to measure (default ./dustmote),
 #	SECONDS the length of each wrk run (default 5), PEERS a list of other
 #	servers to measure on the same files in the same run, for comparison:
-#	"nginx lighttpd" (Debian packages nginx-light and lighttpd; one
-#	worker each, sendfile on, no access log; a peer that is not installed
-#	is left out).  ROUNDS (default 1) measures every server that many
+#	"nginx lighttpd tcllib" (Debian packages nginx-light, lighttpd and
+#	tcllib, whose httpd runs from bench/tcllib-httpd.tcl; one worker
+#	each, sendfile on, no access log; a peer that is not installed is
+#	left out).  ROUNDS (default 1) measures every server that many
 #	times, in an order rotated each round, and prints each figure's
 #	median.  CAP, a percentage, limits each server to that share of one
 #	CPU (a cgroup CPU quota; needs root), so that the server and not wrk
 #	is what is measured.  The servers run one at a time on CPU 0 and wrk
-#	on CPU 1 when taskset exists.  Needs wrk (Debian package wrk);
+#	on CPU 1 when taskset exists, but for the workers row: dustmote with
+#	-workers 2 and nginx with two worker processes, each sharing both
+#	CPUs with wrk.  Needs wrk (Debian package wrk);
 #	without it, says so and exits 0.  The 304 row asks each server for
 #	its ETag with curl.
 #
@@ -72,15 +75,16 @@ waitport() {
 }
 
 # start ?OPTIONS?: starts dustmote, logging to a file unless the options
-# say otherwise.
+# say otherwise; on CPU 0 unless pin is empty.
+pin=$server_cpu
 start() {
-    $server_cpu "$launcher" -root "$work/www" -port 0 -myaddr 127.0.0.1 \
+    $pin "$launcher" -root "$work/www" -port 0 -myaddr 127.0.0.1 \
 	-maxconnections 20000 -accesslog "$work/access.log" "$@" \
 	>"$work/log" 2>&1 &
     pid=$!
     port=""
     for _ in $(seq 50); do
-	port=$(sed -n 's|^dustmote: serving .* on http://127.0.0.1:\([0-9]*\)/$|\1|p' \
+	port=$(sed -n 's|^dustmote: serving .* on http://127.0.0.1:\([0-9]*\)/.*$|\1|p' \
 	    "$work/log")
 	[ -n "$port" ] && return 0
 	sleep 0.1
@@ -89,17 +93,21 @@ start() {
     exit 1
 }
 
-# startpeer NAME: starts nginx or lighttpd on the same files; 1 if the
-# peer is not installed.
+# startpeer NAME ?WORKERS?: starts nginx, lighttpd or tcllib's httpd on
+# the same files
+# (nginx with WORKERS processes, default 1); 1 if the peer is not
+# installed.
 startpeer() {
     port=19611
     case $1 in
     nginx)
 	command -v nginx >/dev/null 2>&1 || return 1
 	mkdir -p "$work/nginx/logs"
+	master=off
+	[ "${2:-1}" -gt 1 ] && master=on
 	cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-master_process off;
+worker_processes ${2:-1};
+master_process $master;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/logs/error.log;
@@ -111,7 +119,7 @@ http {
     server { listen 127.0.0.1:$port; root $work/www; }
 }
 EOF
-	$server_cpu nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" \
+	$pin nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" \
 	    >"$work/log" 2>&1 &
 	;;
     lighttpd)
@@ -125,7 +133,12 @@ server.max-fds = 40000
 server.max-connections = 20000
 mimetype.assign = ( ".bin" => "application/octet-stream" )
 EOF
-	$server_cpu lighttpd -D -f "$work/lighttpd.conf" >"$work/log" 2>&1 &
+	$pin lighttpd -D -f "$work/lighttpd.conf" >"$work/log" 2>&1 &
+	;;
+    tcllib)
+	echo 'package require httpd' | tclsh8.6 >/dev/null 2>&1 || return 1
+	$pin tclsh8.6 "$(dirname "$0")/tcllib-httpd.tcl" "$work/www" "$port" \
+	    >"$work/log" 2>&1 &
 	;;
     *)
 	return 1 ;;
@@ -191,10 +204,11 @@ etag() {
 }
 
 # run CONNECTIONS PATH ?wrk options?: requests/s, or MB/s for the big file.
+client=$client_cpu
 run() {
     conns=$1 path=$2
     shift 2
-    $client_cpu wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "$@" \
+    $client wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "$@" \
 	"http://127.0.0.1:$port$path" >"$work/wrk" 2>&1
     case $path in
     *100m*)
@@ -217,6 +231,22 @@ static() {
     run 5000 /1k.bin; echo
     run 64 /1k.bin -H "If-None-Match: $(etag /1k.bin)"; echo
     run 64 /1k.bin -H 'Range: bytes=100-199'; echo
+}
+
+# workers NAME: the workers row, two processes of the server started by
+# the command NAME, sharing both CPUs with wrk; "-" for a server with no
+# such mode.
+workers() {
+    pin="" client=""
+    case $1 in
+    dustmote) start -workers 2 -accesslog "" ;;
+    nginx) startpeer nginx 2 ;;
+    *) echo "-"; pin=$server_cpu client=$client_cpu; return 0 ;;
+    esac
+    capped
+    run 64 /1k.bin; echo
+    stop
+    pin=$server_cpu client=$client_cpu
 }
 
 # measure NAME ROUND: one round of NAME's figures, in figures.NAME.ROUND
@@ -243,6 +273,7 @@ measure() {
 	static >"$out"
 	stop
     fi
+    workers "$1" >>"$out"
 }
 
 all="dustmote $peers"
@@ -263,6 +294,7 @@ for name in $names; do
 done
 route=$(sed -n 7p "$work/figures.dustmote")
 nolog=$(sed -n 8p "$work/figures.dustmote")
+sed -i 7,8d "$work/figures.dustmote"	# The workers row is now 7th.
 [ -n "$cap" ] && echo "Each server capped at $cap % of one CPU; medians of $rounds round(s)."
 [ -z "$cap" ] && [ "$rounds" -gt 1 ] && echo "Medians of $rounds rounds."
 
@@ -282,6 +314,7 @@ for row in "ka|1 KiB file, keep-alive, 64 connections" \
 	"c5k|1 KiB file, keep-alive, 5,000 connections" \
 	"304|as ka, revalidated: If-None-Match with the file's ETag gets 304" \
 	"range|as ka, \`Range: bytes=100-199\` gets 206" \
+	"workers|as ka, no log, two server processes (\`-workers 2\`; nginx \`worker_processes 2\`) sharing both CPUs with wrk" \
 	; do
     n=$((n + 1))
     line="| ${row%%|*} | ${row#*|} |"

@@ -45,8 +45,9 @@ enum {
     OPT_KEEPALIVETIMEOUT, OPT_LISTINGS, OPT_LOGFORMAT, OPT_MAXAGE,
     OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
     OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
-    OPT_PRECOMPRESSED, OPT_PROXYPROTOCOL, OPT_ROOT, OPT_SENDTIMEOUT,
-    OPT_SERVERNAME, OPT_TRUSTEDPROXIES, OPT_VHOSTS, OPT_COUNT
+    OPT_PRECOMPRESSED, OPT_PROXYPROTOCOL, OPT_REUSEPORT, OPT_ROOT,
+    OPT_SENDFILE,
+    OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_TRUSTEDPROXIES, OPT_VHOSTS, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -90,7 +91,9 @@ static const OptionSpec options[OPT_COUNT + 1] = {
 			    0, 1},
     [OPT_PROXYPROTOCOL] = {"-proxyprotocol", KIND_BOOL, AT(proxyProtocol),
 			    0, 1},
+    [OPT_REUSEPORT] =	{"-reuseport", KIND_OTHER, 0, 0, 0},
     [OPT_ROOT] =	{"-root", KIND_OTHER, 0, 0, 0},
+    [OPT_SENDFILE] =	{"-sendfile", KIND_BOOL, AT(sendFile), 0, 1},
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
     [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
@@ -127,6 +130,7 @@ DmConfigDefaults(
     cfg->serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
     cfg->logFormat = Tcl_NewStringObj("common", -1);
     cfg->deferAccept = 1;
+    cfg->sendFile = DmNetSendFileDefault();
     cfg->maxConnections = 10000;
     cfg->maxRanges = 16;
     cfg->maxAge = -1;
@@ -458,6 +462,12 @@ ParseOther(
 	listenPtr->port = port;
 	return TCL_OK;
     }
+    case OPT_REUSEPORT:
+	if (Tcl_GetBooleanFromObj(NULL, value, &listenPtr->reusePort)
+		!= TCL_OK) {
+	    return ValueError(interp, option, value, "must be a boolean");
+	}
+	return TCL_OK;
     case OPT_FD: {
 	int fd;
 
@@ -615,8 +625,8 @@ DmConfigParse(
 	}
 	spec = &options[option];
 	slot = (char *) cfg + spec->offset;
-	if ((option == OPT_PORT || option == OPT_MYADDR || option == OPT_FD)
-		&& listenPtr == NULL) {
+	if ((option == OPT_PORT || option == OPT_MYADDR || option == OPT_FD
+		|| option == OPT_REUSEPORT) && listenPtr == NULL) {
 	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
 		    "option %s cannot change after the server started",
 		    spec->name));
@@ -731,6 +741,8 @@ DmConfigValue(
 	return Tcl_NewIntObj(srv->boundPort);
     case OPT_FD:
 	return Tcl_NewIntObj(srv->inheritedFd);
+    case OPT_REUSEPORT:
+	return Tcl_NewBooleanObj(srv->reusePort);
     case OPT_ROOT:
 	return cfg->root;
     case OPT_SERVERNAME:

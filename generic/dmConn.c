@@ -1312,9 +1312,13 @@ ConnSend(
 	}
 	while (conn->fileFd >= 0 && conn->fileOff < conn->fileEnd) {
 	    uint64_t left = conn->fileEnd - conn->fileOff;
-	    long n = DmNetSendFile(conn->watch.fd, conn->fileFd,
-		    &conn->fileOff,
-		    left < SENDFILE_CHUNK ? (size_t) left : SENDFILE_CHUNK);
+	    size_t want = left < SENDFILE_CHUNK ? (size_t) left
+		    : SENDFILE_CHUNK;
+	    long n = conn->srv->config.sendFile
+		    ? DmNetSendFile(conn->watch.fd, conn->fileFd,
+			    &conn->fileOff, want, DM_SENDFILE_LATER)
+		    : DmNetSendFileCopy(conn->watch.fd, conn->fileFd,
+			    &conn->fileOff, want);
 
 	    if (n < 0 && DmErrnoIsAgain()) {
 		goto wait;
@@ -1782,7 +1786,11 @@ DmConnExpire(
  *	The server was closed: replies in flight finish and then close their
  *	connections, as do requests whose Tcl code is running; requests held
  *	for an answer get 503 (or, while draining, wait for it); every other
- *	connection closes now.
+ *	connection closes now.  While draining, a request that has begun to
+ *	arrive is answered first, and so is one that is already waiting in
+ *	an idle connection's socket: a client (a proxy reusing a kept-alive
+ *	connection) that sent it as the server closed would otherwise see
+ *	the connection close without an answer.
  *
  * Results:
  *	None.
@@ -1797,7 +1805,7 @@ void
 DmConnServerClosing(
     DmServer *srv)
 {
-    DmConn *conn = srv->conns, *next;
+    DmConn *conn = srv->conns, *next, *idle = NULL;
 
     while (conn != NULL) {
 	next = conn->next;
@@ -1807,10 +1815,33 @@ DmConnServerClosing(
 	} else if (conn->state == DM_CONN_HELD) {
 	    DmConnTimerUnlink(conn);
 	    DmExchangeTimeout(conn->ex);
+	} else if (srv->draining && conn->state == DM_CONN_READ) {
+	    conn->keepAlive = 0;
+	    if (conn->ex == NULL && conn->bodyKind == DM_BODY_NONE
+		    && conn->in == NULL) {
+		conn->drainNext = idle;
+		idle = conn;
+	    }
 	} else {
 	    DmConnDestroy(conn);
 	}
 	conn = next;
+    }
+
+    /*
+     * Idle connections read what they have, after the walk (Tcl code may
+     * answer what they read, and close other connections: those are
+     * retired, not freed, so their fd of -1 is still there to see).
+     */
+
+    for (conn = idle; conn != NULL; conn = next) {
+	uint64_t seq = conn->inputSeq;
+
+	next = conn->drainNext;
+	if (conn->watch.fd >= 0 && ConnInput(conn, 1) == 0
+		&& conn->inputSeq == seq) {
+	    DmConnDestroy(conn);	/* Nothing came. */
+	}
     }
 }
 

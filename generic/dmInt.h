@@ -106,13 +106,24 @@ MODULE_SCOPE void	DmRetire(DmFreeProc *proc, void *ptr);
 
 #define DM_ADDR_LEN 48		/* Longest printable address, with NUL. */
 
+/*
+ * DmNetSendFile's flag for a socket of the event set: the platform may
+ * start a send that completes later (Windows' TransmitFile), report
+ * EAGAIN meanwhile, and have the event set report the socket writable
+ * when it is done.  Without it the call sends what it can at once.
+ * DmNetSendFileDefault says whether zero-copy sends are the better
+ * default on this system (-sendfile).
+ */
+
+#define DM_SENDFILE_LATER 1
+
 typedef struct DmBuf {
     const char *ptr;
     size_t len;
 } DmBuf;
 
 MODULE_SCOPE int	DmNetListen(const char *addr, int port, int backlog,
-			    char *boundAddr, int *boundPortPtr);
+			    int reusePort, char *boundAddr, int *boundPortPtr);
 MODULE_SCOPE int	DmNetAdopt(int fd, char *boundAddr, int *boundPortPtr);
 MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr,
 			    int *peerPortPtr);
@@ -122,7 +133,8 @@ MODULE_SCOPE long	DmNetRecv(int fd, char *buf, size_t len);
 MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
 MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
-			    size_t count);
+			    size_t count, int flags);
+MODULE_SCOPE int	DmNetSendFileDefault(void);
 MODULE_SCOPE long	DmNetSendFileCopy(int sock, int fileFd,
 			    uint64_t *offsetPtr, size_t count);
 MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
@@ -333,6 +345,7 @@ typedef struct DmConfig {
     Tcl_WideInt maxBody;	/* -maxbody: longest body for a handler. */
     Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
     int deferAccept;		/* Accept a connection when its data came. */
+    int sendFile;		/* Zero-copy file sends (-sendfile). */
     int followSymlinks;
     int dotfiles;		/* -dotfiles: 0 deny, 1 allow. */
     int compress;		/* -compress: text bodies on the fly. */
@@ -441,6 +454,7 @@ struct DmServer {
     int closing;		/* Closed; freed with the last connection. */
     DmCidr *trusted;		/* -trustedproxies, parsed: numTrusted. */
     int numTrusted;
+    int reusePort;		/* -reuseport: the port may be shared. */
     int inheritedFd;		/* -fd: the listening socket was given, or
 				 * -1. */
     int draining;		/* Closed by "close -drain": held requests
@@ -519,6 +533,7 @@ struct DmConn {
     DmWatch watch;		/* Holds the socket. */
     DmServer *srv;
     DmConn *prev, *next;	/* In srv->conns. */
+    DmConn *drainNext;		/* In DmConnServerClosing's list. */
     DmConn *tprev, *tnext;	/* In srv->timers[timer]. */
     int timer;			/* DM_TIMER_*, or DM_TIMER_NONE. */
     int64_t deadline;		/* When the timer expires (ms). */
@@ -593,6 +608,7 @@ typedef struct DmListenSpec {
     Tcl_Obj *myaddr;
     int port;
     int fd;
+    int reusePort;
 } DmListenSpec;
 
 MODULE_SCOPE int	DmConfigParse(Tcl_Interp *interp, DmConfig *cfg,

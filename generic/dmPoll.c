@@ -40,6 +40,7 @@
 typedef struct Entry {
     DmWatch *watch;
     int slot;
+    int parked;			/* A send under way: see DmPollPark. */
 } Entry;
 
 typedef struct Ready {
@@ -88,6 +89,7 @@ typedef struct PollEvent {
 } PollEvent;
 
 static Tcl_ThreadCreateProc Helper;
+static int	AddReady(ThreadData *t, int fd, short revents);
 static void	Dispatch(ThreadData *t);
 static int	EventProc(Tcl_Event *evPtr, int flags);
 static void	PollExit(void *clientData);
@@ -245,21 +247,10 @@ Helper(
 	    DmWakeDrain(t->wake[0]);
 	}
 	for (i = 1; i < n; i++) {
-	    if (fds[i].revents == 0) {
-		continue;
+	    if (fds[i].revents != 0
+		    && AddReady(t, fds[i].fd, fds[i].revents) < 0) {
+		break;			/* The rest come again next time. */
 	    }
-	    if (t->readyCount == t->readyRoom) {
-		int more = t->readyRoom ? 2 * t->readyRoom : DM_POLL_BATCH;
-		Ready *r = realloc(t->ready, (size_t) more * sizeof(Ready));
-
-		if (r == NULL) {
-		    break;		/* The rest come again next time. */
-		}
-		t->ready = r;
-		t->readyRoom = more;
-	    }
-	    t->ready[t->readyCount].fd = fds[i].fd;
-	    t->ready[t->readyCount++].revents = fds[i].revents;
 	}
 	alert = (t->readyCount > 0);
 	if (alert) {
@@ -279,6 +270,44 @@ Helper(
 
     Tcl_ExitThread(0);
     TCL_THREAD_CREATE_RETURN;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * AddReady --
+ *
+ *	Hands one descriptor's events over to the Tcl thread; called with
+ *	the lock held.
+ *
+ * Results:
+ *	0, or -1 if memory ran out.
+ *
+ * Side effects:
+ *	May grow the ready list.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+AddReady(
+    ThreadData *t,
+    int fd,
+    short revents)
+{
+    if (t->readyCount == t->readyRoom) {
+	int more = t->readyRoom ? 2 * t->readyRoom : DM_POLL_BATCH;
+	Ready *r = realloc(t->ready, (size_t) more * sizeof(Ready));
+
+	if (r == NULL) {
+	    return -1;
+	}
+	t->ready = r;
+	t->readyRoom = more;
+    }
+    t->ready[t->readyCount].fd = fd;
+    t->ready[t->readyCount++].revents = revents;
+    return 0;
 }
 
 /*
@@ -534,11 +563,12 @@ PollMask(
 /*
  *----------------------------------------------------------------------
  *
- * Update --
+ * Grow, Update --
  *
- *	Puts a watch's events in the set: adds its descriptor, changes its
- *	mask, or (events 0) takes it out; wakes the helper if it polls with
- *	an older copy.
+ *	Update puts a watch's events in the set: adds its descriptor,
+ *	changes its mask, or (events 0) takes it out; wakes the helper if it
+ *	polls with an older copy.  A parked descriptor is not polled for
+ *	writing.  Grow makes room for fd in the entries.
  *
  * Results:
  *	0, or -1 with errno set if memory ran out.
@@ -550,6 +580,32 @@ PollMask(
  */
 
 static int
+Grow(
+    ThreadData *t,
+    int fd)
+{
+    int more = t->numEntries ? t->numEntries : 64, i;
+    Entry *e;
+
+    while (more <= fd) {
+	more *= 2;
+    }
+    e = realloc(t->entries, (size_t) more * sizeof(Entry));
+    if (e == NULL) {
+	errno = ENOMEM;
+	return -1;
+    }
+    for (i = t->numEntries; i < more; i++) {
+	e[i].watch = NULL;
+	e[i].slot = -1;
+	e[i].parked = 0;
+    }
+    t->entries = e;
+    t->numEntries = more;
+    return 0;
+}
+
+static int
 Update(
     ThreadData *t,
     DmWatch *w,
@@ -557,24 +613,8 @@ Update(
 {
     int fd = w->fd, slot, wake;
 
-    if (fd >= t->numEntries) {
-	int more = t->numEntries ? t->numEntries : 64, i;
-	Entry *e;
-
-	while (more <= fd) {
-	    more *= 2;
-	}
-	e = realloc(t->entries, (size_t) more * sizeof(Entry));
-	if (e == NULL) {
-	    errno = ENOMEM;
-	    return -1;
-	}
-	for (i = t->numEntries; i < more; i++) {
-	    e[i].watch = NULL;
-	    e[i].slot = -1;
-	}
-	t->entries = e;
-	t->numEntries = more;
+    if (fd >= t->numEntries && Grow(t, fd) < 0) {
+	return -1;
     }
     t->entries[fd].watch = (events != 0 || w->registered) ? w : NULL;
     slot = t->entries[fd].slot;
@@ -609,7 +649,8 @@ Update(
 	    t->entries[fd].slot = slot;
 	    t->set[slot].fd = fd;
 	}
-	t->set[slot].events = PollMask(events);
+	t->set[slot].events = PollMask(t->entries[fd].parked
+		? (events & ~DM_WRITABLE) : events);
 	t->set[slot].revents = 0;
     }
     wake = t->polling;
@@ -723,4 +764,80 @@ DmWatchStop(
 	Update(t, w, 0);
     }
     w->fd = -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmPollPark, DmPollUnpark, DmPollCompleted --
+ *
+ *	For a platform whose file sends may complete later (TransmitFile on
+ *	Windows).  While such a send runs, its socket is parked: not polled
+ *	for writing, which poll would report at once and again and again
+ *	until the send is done.  The platform reports the completion
+ *	instead, from any thread, with DmPollCompleted: the socket's watch
+ *	is then called as writable, and its send call collects the result
+ *	and unparks it.
+ *
+ * Results:
+ *	DmPollPark: the calling thread's event set, for DmPollCompleted;
+ *	NULL (errno set) if there is none.
+ *
+ * Side effects:
+ *	Change the set's mask for fd; DmPollCompleted hands an event over
+ *	and alerts the set's Tcl thread.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Park(
+    ThreadData *t,
+    int fd,
+    int parked)
+{
+    Entry *e = &t->entries[fd];
+
+    e->parked = parked;
+    if (e->slot >= 0 && e->watch != NULL) {
+	Update(t, e->watch, e->watch->events);
+    }
+}
+
+void *
+DmPollPark(
+    int fd)
+{
+    ThreadData *t = GetThreadData();
+
+    if (t == NULL || (fd >= t->numEntries && Grow(t, fd) < 0)) {
+	return NULL;
+    }
+    Park(t, fd, 1);
+    return t;
+}
+
+void
+DmPollUnpark(
+    int fd)
+{
+    ThreadData *t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+
+    if (fd < t->numEntries && t->entries[fd].parked) {
+	Park(t, fd, 0);
+    }
+}
+
+void
+DmPollCompleted(
+    void *set,
+    int fd)
+{
+    ThreadData *t = set;
+
+    Tcl_MutexLock(&t->lock);
+    AddReady(t, fd, POLLOUT);		/* Lost only if memory ran out: the
+					 * send timeout ends that. */
+    Tcl_MutexUnlock(&t->lock);
+    Tcl_ThreadAlert(t->owner);
 }

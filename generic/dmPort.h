@@ -48,4 +48,14 @@ MODULE_SCOPE void	DmWakePoke(int fd);
 MODULE_SCOPE void	DmWakeDrain(int fd);
 MODULE_SCOPE void	DmWakeClose(int fds[2]);
 
+/*
+ * For sends that complete later (win/dmWinNet.c): the socket is not
+ * polled for writing meanwhile, and the completion, reported from any
+ * thread, makes it writable (generic/dmPoll.c).
+ */
+
+MODULE_SCOPE void *	DmPollPark(int fd);
+MODULE_SCOPE void	DmPollUnpark(int fd);
+MODULE_SCOPE void	DmPollCompleted(void *set, int fd);
+
 #endif /* DM_PORT_H */

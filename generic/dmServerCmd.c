@@ -12,6 +12,7 @@
 
 #include "dmInt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,7 +88,7 @@ DmServeObjCmd(
     DmServer *srv;
     DmConfig cfg;
     Tcl_Obj *name, *cwd, *defaults, *serverName;
-    DmListenSpec spec = { NULL, DM_DEFAULT_PORT, -1 };
+    DmListenSpec spec = { NULL, DM_DEFAULT_PORT, -1, 0 };
     int fd, code;
 
     cwd = Tcl_FSGetCwd(interp);		/* A reference we own. */
@@ -127,27 +128,38 @@ DmServeObjCmd(
     }
 
     srv->inheritedFd = spec.fd;
+    srv->reusePort = spec.reusePort;
     if (spec.fd >= 0) {
 	fd = DmNetAdopt(spec.fd, srv->boundAddr, &srv->boundPort);
     } else {
 	fd = DmNetListen(spec.myaddr ? Tcl_GetString(spec.myaddr) : "",
-		spec.port, LISTEN_BACKLOG, srv->boundAddr, &srv->boundPort);
+		spec.port, LISTEN_BACKLOG, spec.reusePort, srv->boundAddr,
+		&srv->boundPort);
     }
     if (fd >= 0) {
 	DmNetDeferAccept(fd, srv->config.deferAccept);
     }
     if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
 	    srv) < 0) {
-	if (spec.fd >= 0) {
-	    Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot serve on"
-		    " descriptor %d: %s", spec.fd, Tcl_PosixError(interp)));
+	if (spec.reusePort && spec.fd < 0 && Tcl_GetErrno() == ENOTSUP) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("-reuseport is not"
+		    " available on this system", -1));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "UNSUPPORTED", "REUSEPORT",
+		    NULL);
 	} else {
-	    Tcl_SetObjResult(interp, Tcl_ObjPrintf(
-		    "cannot listen on %s port %d: %s", spec.myaddr
-		    ? Tcl_GetString(spec.myaddr) : "all addresses", spec.port,
-		    Tcl_PosixError(interp)));
+	    if (spec.fd >= 0) {
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot serve on"
+			" descriptor %d: %s", spec.fd,
+			Tcl_PosixError(interp)));
+	    } else {
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+			"cannot listen on %s port %d: %s", spec.myaddr
+			? Tcl_GetString(spec.myaddr) : "all addresses",
+			spec.port, Tcl_PosixError(interp)));
+	    }
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "LISTEN", Tcl_ErrnoId(),
+		    NULL);
 	}
-	Tcl_SetErrorCode(interp, "DUSTMOTE", "LISTEN", Tcl_ErrnoId(), NULL);
 	if (fd >= 0) {
 	    DmNetClose(fd);
 	}

@@ -66,6 +66,9 @@ FormatAddr(
  *	Opens a non-blocking listening socket on the first address of the
  *	family (AF_UNSPEC: any) that the address resolves to and that binds.
  *	A wildcard IPv6 socket is made dual-stack, so it takes IPv4 too.
+ *	With reusePort, other sockets of the same user that ask for it may
+ *	bind the same port, and the kernel shares new connections among them
+ *	(SO_REUSEPORT; ENOTSUP where there is none, as on Windows).
  *
  * Results:
  *	The descriptor, or -1 with errno set.
@@ -81,7 +84,8 @@ ListenOn(
     const char *addr,		/* Numeric or host name; NULL: wildcard. */
     int family,
     int port,
-    int backlog)
+    int backlog,
+    int reusePort)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char service[16];
@@ -90,6 +94,12 @@ ListenOn(
     if (DmNetStartup() < 0) {
 	return -1;
     }
+#ifndef SO_REUSEPORT
+    if (reusePort) {
+	errno = ENOTSUP;		/* Windows has no such sharing. */
+	return -1;
+    }
+#endif
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -109,6 +119,15 @@ ListenOn(
 	}
 	setsockopt(fd, SOL_SOCKET, DM_SO_REUSE, (const void *) &one,
 		sizeof(one));
+#ifdef SO_REUSEPORT
+	if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
+		(const void *) &one, sizeof(one)) != 0) {
+	    err = errno;
+	    DmNetClose(fd);
+	    fd = -1;
+	    continue;
+	}
+#endif
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *) &one,
 		sizeof(one));
 	if (ai->ai_family == AF_INET6 && addr == NULL) {
@@ -212,6 +231,7 @@ DmNetListen(
     const char *addr,
     int port,
     int backlog,
+    int reusePort,
     char *boundAddr,
     int *boundPortPtr)
 {
@@ -220,11 +240,11 @@ DmNetListen(
     int fd;
 
     if (addr[0] != '\0') {
-	fd = ListenOn(addr, AF_UNSPEC, port, backlog);
+	fd = ListenOn(addr, AF_UNSPEC, port, backlog, reusePort);
     } else {
-	fd = ListenOn(NULL, AF_INET6, port, backlog);
+	fd = ListenOn(NULL, AF_INET6, port, backlog, reusePort);
 	if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
-	    fd = ListenOn(NULL, AF_INET, port, backlog);
+	    fd = ListenOn(NULL, AF_INET, port, backlog, reusePort);
 	}
     }
     if (fd >= 0 && getsockname(fd, (struct sockaddr *) &ss, &len) == 0) {

@@ -24,16 +24,19 @@ namespace eval ::dustmote {
 #		the variable "server" holding its handle (to add routes and
 #		filters); -user NAME and -group NAME, the user (and group)
 #		to serve as once the port is bound; -drain MS, how long
-#		SIGTERM waits for replies in flight (default 30000); -help.
-#		With systemd's socket activation (LISTEN_FDS and LISTEN_PID
-#		set for this process) and no -fd, it serves on descriptor 3.
+#		SIGTERM waits for replies in flight (default 30000);
+#		-workers N or auto (one per processor), processes sharing
+#		the port (see StartWorkers); -help.  With systemd's socket
+#		activation (LISTEN_FDS and LISTEN_PID set for this process)
+#		and no -fd, it serves on descriptor 3.
 #
 # Results:
 #	None; exits the process.  Exit status 0 after SIGINT or SIGTERM (and
 #	for -help), 1 when the server cannot start or the configuration
 #	script fails, 2 for a usage error.  SIGINT stops at once; SIGTERM
 #	stops accepting and lets the replies in flight finish, for -drain
-#	milliseconds at most.  SIGHUP reopens the log files.
+#	milliseconds at most.  SIGHUP reopens the log files.  With workers,
+#	each signal is passed on to them.
 
 proc ::dustmote::main {argv} {
     variable LauncherDefaults
@@ -53,9 +56,10 @@ proc ::dustmote::main {argv} {
 	    && $::env(LISTEN_FDS) >= 1} {
 	dict set options -fd 3
     }
-    # -user, -group, -config and -drain are the launcher's own.
-    set own {-drain 30000}
-    foreach option {-user -group -config -drain} {
+    # -user, -group, -config, -drain and -workers are the launcher's own;
+    # -control is how a worker hears from the first process.
+    set own {-drain 30000 -workers 1}
+    foreach option {-user -group -config -drain -workers -control} {
 	if {[dict exists $options $option]} {
 	    dict set own $option [dict get $options $option]
 	    set options [dict remove $options $option]
@@ -71,6 +75,24 @@ proc ::dustmote::main {argv} {
 	puts stderr "dustmote: bad value \"$drain\" for -drain: must be an\
 		integer from 0 to 86400000"
 	exit 2
+    }
+    set workers [dict get $own -workers]
+    if {$workers eq "auto"} {
+	set workers [Processors]
+    }
+    if {![string is integer -strict $workers] || $workers < 1
+	    || $workers > 256} {
+	puts stderr "dustmote: bad value \"[dict get $own -workers]\" for\
+		-workers: must be auto or an integer from 1 to 256"
+	exit 2
+    }
+    if {$workers > 1} {
+	if {[dict exists $options -fd] && [dict get $options -fd] >= 0} {
+	    puts stderr "dustmote: -workers cannot share an inherited socket\
+		    (-fd): give each worker process its own"
+	    exit 2
+	}
+	dict set options -reuseport 1
     }
     # A write per log line would cost more than serving the request:
     # buffer, and flush a few times a second.
@@ -101,25 +123,192 @@ proc ::dustmote::main {argv} {
 	puts stderr "dustmote: $msg"
 	exit 1
     }
-    puts stdout "dustmote: serving [file normalize [$server cget -root]]\
-	    on [url $server]"
-    flush stdout
-    onsignal INT [list set ::dustmote::stop now]
-    onsignal TERM [list set ::dustmote::stop drain]
-    if {$::tcl_platform(platform) eq "windows"} {
-	# Ctrl-Break is the console's way to ask for a graceful stop.
-	onsignal BREAK [list set ::dustmote::stop drain]
+    if {[dict exists $own -control]} {
+	# A worker: the first process tells it what to do on its stdin, and
+	# its end means the first process is gone.
+	fconfigure stdin -blocking 0
+	fileevent stdin readable [list ::dustmote::Control $server]
     } else {
-	# For logrotate: it renames the files, then signals.
-	onsignal HUP [list $server reopenlog]
+	puts stdout "dustmote: serving [file normalize [$server cget -root]]\
+		on [url $server][expr {$workers > 1
+		? " with $workers workers" : ""}]"
+	flush stdout
+	if {$workers > 1} {
+	    StartWorkers [expr {$workers - 1}] [dict merge $argv [list \
+		    -port [$server cget -port] -reuseport 1 -workers 1 \
+		    -control 1]]
+	}
+	onsignal INT [list set ::dustmote::stop now]
+	onsignal TERM [list set ::dustmote::stop drain]
+	if {$::tcl_platform(platform) eq "windows"} {
+	    # Ctrl-Break is the console's way to ask for a graceful stop.
+	    onsignal BREAK [list set ::dustmote::stop drain]
+	} else {
+	    # For logrotate: it renames the files, then signals.
+	    onsignal HUP [list ::dustmote::Reopen $server]
+	}
     }
     vwait ::dustmote::stop
+    Tell $::dustmote::stop
     if {$::dustmote::stop eq "drain"} {
 	$server close -drain $drain
     } else {
 	$server close
     }
+    StopWorkers
     exit 0
+}
+
+# dustmote::StartWorkers --
+#
+#	Starts N more processes of this program ($argv0) with ARGV, each
+#	serving the same port (-reuseport; the kernel shares the connections
+#	out), reading -config and switching -user itself.  A worker's stdin
+#	is a pipe from this process, which tells it to stop, drain or
+#	reopen its logs; its stdout is this process's (the access log), and
+#	its stderr comes through a pipe of its own, whose end says that it
+#	has exited: one that exits while serving is started again after a
+#	second.
+#
+# Results:
+#	None.
+
+proc ::dustmote::StartWorkers {n argv} {
+    variable WorkerArgv $argv
+    for {set i 0} {$i < $n} {incr i} {
+	StartWorker
+    }
+}
+
+proc ::dustmote::StartWorker {} {
+    variable WorkerArgv
+    variable Workers
+    lassign [chan pipe] errIn errOut
+    set ctl [open |[list [info nameofexecutable] $::argv0 {*}$WorkerArgv \
+	    >@stdout 2>@ $errOut] w]
+    close $errOut
+    fconfigure $ctl -buffering line
+    fconfigure $errIn -blocking 0 -buffering line
+    fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn]
+    dict set Workers $ctl $errIn
+}
+
+# dustmote::WorkerOutput --
+#
+#	A worker's stderr: its lines go to this process's stderr; its end
+#	means the worker exited, and it is started again unless the
+#	launcher is stopping.
+#
+# Results:
+#	None.
+
+proc ::dustmote::WorkerOutput {ctl errIn} {
+    variable Workers
+    while {[gets $errIn line] >= 0} {
+	puts stderr $line
+    }
+    if {![eof $errIn]} {
+	return
+    }
+    close $errIn
+    set pid [pid $ctl]
+    catch {close $ctl} status
+    dict unset Workers $ctl
+    if {![info exists ::dustmote::stop]} {
+	puts stderr "dustmote: worker $pid exited ($status); starting\
+		another in a second"
+	after 1000 ::dustmote::StartWorker
+    }
+}
+
+# dustmote::Tell --
+#
+#	Sends a word to every worker: stop, drain or reopen.
+#
+# Results:
+#	None.
+
+proc ::dustmote::Tell {word} {
+    variable Workers
+    if {![info exists Workers]} {
+	return
+    }
+    dict for {ctl errIn} $Workers {
+	catch {puts $ctl $word}
+    }
+}
+
+# dustmote::StopWorkers --
+#
+#	Waits for every worker to exit, once told to stop or drain.
+#
+# Results:
+#	None.
+
+proc ::dustmote::StopWorkers {} {
+    variable Workers
+    if {![info exists Workers]} {
+	return
+    }
+    dict for {ctl errIn} $Workers {
+	catch {close $ctl}		;# Waits for the process.
+	catch {close $errIn}
+    }
+    set Workers {}
+}
+
+# dustmote::Reopen --
+#
+#	SIGHUP: reopens this process's log files and has the workers reopen
+#	theirs.
+#
+# Results:
+#	None.
+
+proc ::dustmote::Reopen {server} {
+    $server reopenlog
+    Tell reopen
+}
+
+# dustmote::Control --
+#
+#	A worker's stdin: a word from the first process, or its end (the
+#	first process is gone), which drains.
+#
+# Results:
+#	None.
+
+proc ::dustmote::Control {server} {
+    while {[gets stdin word] >= 0} {
+	switch -- $word {
+	    stop - drain {
+		set ::dustmote::stop $word
+	    }
+	    reopen {
+		$server reopenlog
+	    }
+	}
+    }
+    if {[eof stdin]} {
+	fileevent stdin readable {}
+	set ::dustmote::stop drain
+    }
+}
+
+# dustmote::Processors --
+#
+#	The number of processors, for -workers auto.
+#
+# Results:
+#	The count; 1 if it cannot be found.
+
+proc ::dustmote::Processors {} {
+    if {[info exists ::env(NUMBER_OF_PROCESSORS)]} {
+	set n $::env(NUMBER_OF_PROCESSORS)
+    } elseif {[catch {exec getconf _NPROCESSORS_ONLN} n]} {
+	set n 1
+    }
+    return [expr {[string is integer -strict $n] && $n > 0 ? $n : 1}]
 }
 
 # dustmote::RunConfig --
@@ -151,7 +340,7 @@ proc ::dustmote::Usage {} {
     variable LauncherDefaults
     set text "usage: dustmote ?-option value ...?\noptions (and defaults):"
     set defaults [dict merge [Defaults] $LauncherDefaults {-config {}
-	-user {} -group {} -drain 30000}]
+	-user {} -group {} -drain 30000 -workers 1}]
     foreach option [lsort [dict keys $defaults]] {
 	set value [dict get $defaults $option]
 	if {$option eq "-myaddr" && $value eq ""} {

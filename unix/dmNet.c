@@ -199,14 +199,16 @@ DmNetSend(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetSendFile --
+ * DmNetSendFile, DmNetSendFileDefault --
  *
  *	Sends file bytes from *offsetPtr without copying them through user
  *	space, falling back to pread and send where sendfile is missing or
- *	refuses the pair of descriptors.
+ *	refuses the pair of descriptors.  sendfile never waits here, so
+ *	DM_SENDFILE_LATER changes nothing; and it is the better default.
  *
  * Results:
  *	Bytes sent (0 if the file ended early), or -1 with errno set.
+ *	DmNetSendFileDefault: 1.
  *
  * Side effects:
  *	Advances *offsetPtr; the file's own position is not used.
@@ -219,8 +221,10 @@ DmNetSendFile(
     int sock,
     int fileFd,
     uint64_t *offsetPtr,
-    size_t count)
+    size_t count,
+    int flags)
 {
+    (void) flags;
 #ifdef HAVE_SENDFILE
     off_t off = (off_t) *offsetPtr;
     long n;
@@ -237,6 +241,12 @@ DmNetSendFile(
     }
 #endif
     return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
+}
+
+int
+DmNetSendFileDefault(void)
+{
+    return 1;
 }
 
 /*

@@ -5,9 +5,7 @@
  *	ready, a socket that is non-blocking and not inherited, accept,
  *	Winsock errors as errno values), the calls the connection code makes
  *	to move bytes, and the poll event set's WSAPoll and wake-up pair.
- *	File bytes are sent through a buffer (DmNetSendFileCopy): TransmitFile
- *	on a non-blocking socket needs overlapped I/O, which the event set
- *	does not speak.
+ *	File bodies are in dmWinSendFile.c.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
@@ -271,32 +269,6 @@ DmNetSend(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetSendFile --
- *
- *	Sends file bytes from *offsetPtr, through a buffer.
- *
- * Results:
- *	Bytes sent (0 if the file ended early), or -1 with errno set.
- *
- * Side effects:
- *	Advances *offsetPtr.
- *
- *----------------------------------------------------------------------
- */
-
-long
-DmNetSendFile(
-    int sock,
-    int fileFd,
-    uint64_t *offsetPtr,
-    size_t count)
-{
-    return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * DmNetDeferAccept --
  *
  *	Windows has no equivalent of Linux's TCP_DEFER_ACCEPT (AcceptEx can
@@ -353,6 +325,7 @@ void
 DmNetClose(
     int fd)
 {
+    DmWinSendFileClosed(fd);
     closesocket(DM_SOCKET(fd));
 }
 

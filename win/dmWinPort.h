@@ -49,4 +49,10 @@
 
 MODULE_SCOPE int	DmWinErrno(DWORD err);
 
+/*
+ * A closed socket's TransmitFile state goes (win/dmWinSendFile.c).
+ */
+
+MODULE_SCOPE void	DmWinSendFileClosed(int sock);
+
 #endif /* DM_WIN_PORT_H */

@@ -1314,11 +1314,9 @@ ConnSend(
 	    uint64_t left = conn->fileEnd - conn->fileOff;
 	    size_t want = left < SENDFILE_CHUNK ? (size_t) left
 		    : SENDFILE_CHUNK;
-	    long n = conn->srv->config.sendFile
-		    ? DmNetSendFile(conn->watch.fd, conn->fileFd,
-			    &conn->fileOff, want, DM_SENDFILE_LATER)
-		    : DmNetSendFileCopy(conn->watch.fd, conn->fileFd,
-			    &conn->fileOff, want);
+	    long n = DmNetSendFile(conn->watch.fd, conn->fileFd,
+		    &conn->fileOff, want, conn->srv->config.sendFile
+		    ? DM_SENDFILE_LATER : DM_SENDFILE_COPY);
 
 	    if (n < 0 && DmErrnoIsAgain()) {
 		goto wait;
@@ -1781,9 +1779,10 @@ DmConnExpire(
 /*
  *----------------------------------------------------------------------
  *
- * DmConnServerClosing --
+ * IsIdle, DmConnServerClosing --
  *
- *	The server was closed: replies in flight finish and then close their
+ *	IsIdle: whether a connection waits for a request that has not begun
+ *	to arrive.  DmConnServerClosing: the server was closed: replies in flight finish and then close their
  *	connections, as do requests whose Tcl code is running; requests held
  *	for an answer get 503 (or, while draining, wait for it); every other
  *	connection closes now.  While draining, a request that has begun to
@@ -1801,6 +1800,14 @@ DmConnExpire(
  *----------------------------------------------------------------------
  */
 
+static int
+IsIdle(
+    DmConn *conn)
+{
+    return conn->state == DM_CONN_READ && !conn->busy && conn->ex == NULL
+	    && conn->bodyKind == DM_BODY_NONE && conn->in == NULL;
+}
+
 void
 DmConnServerClosing(
     DmServer *srv)
@@ -1817,8 +1824,7 @@ DmConnServerClosing(
 	    DmExchangeTimeout(conn->ex);
 	} else if (srv->draining && conn->state == DM_CONN_READ) {
 	    conn->keepAlive = 0;
-	    if (conn->ex == NULL && conn->bodyKind == DM_BODY_NONE
-		    && conn->in == NULL) {
+	    if (IsIdle(conn)) {
 		conn->drainNext = idle;
 		idle = conn;
 	    }
@@ -1829,17 +1835,19 @@ DmConnServerClosing(
     }
 
     /*
-     * Idle connections read what they have, after the walk (Tcl code may
-     * answer what they read, and close other connections: those are
-     * retired, not freed, so their fd of -1 is still there to see).
+     * Idle connections read what they have, after the walk.  Tcl code
+     * run for one may close others (retired, not freed: their fd of -1
+     * is still there to see) or enter the event loop, where another may
+     * get a request: only one still idle is read, and closed if nothing
+     * came.
      */
 
     for (conn = idle; conn != NULL; conn = next) {
 	uint64_t seq = conn->inputSeq;
 
 	next = conn->drainNext;
-	if (conn->watch.fd >= 0 && ConnInput(conn, 1) == 0
-		&& conn->inputSeq == seq) {
+	if (conn->watch.fd >= 0 && IsIdle(conn) && ConnInput(conn, 1) == 0
+		&& conn->inputSeq == seq && IsIdle(conn)) {
 	    DmConnDestroy(conn);	/* Nothing came. */
 	}
     }

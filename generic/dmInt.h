@@ -107,15 +107,17 @@ MODULE_SCOPE void	DmRetire(DmFreeProc *proc, void *ptr);
 #define DM_ADDR_LEN 48		/* Longest printable address, with NUL. */
 
 /*
- * DmNetSendFile's flag for a socket of the event set: the platform may
- * start a send that completes later (Windows' TransmitFile), report
- * EAGAIN meanwhile, and have the event set report the socket writable
- * when it is done.  Without it the call sends what it can at once.
- * DmNetSendFileDefault says whether zero-copy sends are the better
- * default on this system (-sendfile).
+ * DmNetSendFile's flags.  LATER, for a socket of the event set: the
+ * platform may start a send that completes later (Windows'
+ * TransmitFile), report EAGAIN meanwhile, and have the event set report
+ * the socket writable when it is done; without it the call sends what it
+ * can at once.  COPY: through a buffer, not zero-copy (-sendfile 0; a
+ * send under way is collected first).  DmNetSendFileDefault says whether
+ * zero-copy sends are the better default on this system.
  */
 
 #define DM_SENDFILE_LATER 1
+#define DM_SENDFILE_COPY 2
 
 typedef struct DmBuf {
     const char *ptr;

@@ -881,9 +881,16 @@ SinkWrite(
 
 	sink->buf = NULL;
 	sink->len = sink->cap = 0;
-	Tcl_Write(sink->chan, buf, (Tcl_Size) len);
 	if (sink->kind == DM_SINK_FILE) {
-	    Tcl_Flush(sink->chan);	/* Seen by tail -f: a write a batch. */
+	    /*
+	     * One write a batch, appended whole: seen at once by tail -f,
+	     * and never mixed with the lines of another process logging to
+	     * the same file (the launcher's workers).
+	     */
+
+	    Tcl_WriteRaw(sink->chan, buf, (Tcl_Size) len);
+	} else {
+	    Tcl_Write(sink->chan, buf, (Tcl_Size) len);
 	}
 	if (sink->buf == NULL && cap <= DM_LOG_BUFFER && !sink->released) {
 	    sink->buf = buf;		/* Kept for the next lines. */

@@ -46,6 +46,7 @@ typedef struct Entry {
 typedef struct Ready {
     int fd;
     short revents;
+    short completed;		/* From DmPollCompleted, not poll. */
 } Ready;
 
 /*
@@ -89,7 +90,9 @@ typedef struct PollEvent {
 } PollEvent;
 
 static Tcl_ThreadCreateProc Helper;
-static int	AddReady(ThreadData *t, int fd, short revents);
+static int	AddReady(ThreadData *t, int fd, short revents,
+		    short completed);
+static void	Park(ThreadData *t, int fd, int parked);
 static void	Dispatch(ThreadData *t);
 static int	EventProc(Tcl_Event *evPtr, int flags);
 static void	PollExit(void *clientData);
@@ -248,7 +251,7 @@ Helper(
 	}
 	for (i = 1; i < n; i++) {
 	    if (fds[i].revents != 0
-		    && AddReady(t, fds[i].fd, fds[i].revents) < 0) {
+		    && AddReady(t, fds[i].fd, fds[i].revents, 0) < 0) {
 		break;			/* The rest come again next time. */
 	    }
 	}
@@ -293,7 +296,8 @@ static int
 AddReady(
     ThreadData *t,
     int fd,
-    short revents)
+    short revents,
+    short completed)
 {
     if (t->readyCount == t->readyRoom) {
 	int more = t->readyRoom ? 2 * t->readyRoom : DM_POLL_BATCH;
@@ -306,6 +310,7 @@ AddReady(
 	t->readyRoom = more;
     }
     t->ready[t->readyCount].fd = fd;
+    t->ready[t->readyCount].completed = completed;
     t->ready[t->readyCount++].revents = revents;
     return 0;
 }
@@ -497,6 +502,15 @@ Dispatch(
 	short revents = batch[i].revents;
 	DmWatch *w;
 
+	if (batch[i].completed && fd < t->numEntries
+		&& t->entries[fd].parked) {
+	    /*
+	     * The send is done: the socket is polled for writing again, so
+	     * a watch that does not ask for it now hears of it later.
+	     */
+
+	    Park(t, fd, 0);
+	}
 	if (fd >= t->numEntries || (w = t->entries[fd].watch) == NULL
 		|| w->fd != fd) {
 	    continue;			/* Stopped meanwhile. */
@@ -836,7 +850,7 @@ DmPollCompleted(
     ThreadData *t = set;
 
     Tcl_MutexLock(&t->lock);
-    AddReady(t, fd, POLLOUT);		/* Lost only if memory ran out: the
+    AddReady(t, fd, POLLOUT, 1);	/* Lost only if memory ran out: the
 					 * send timeout ends that. */
     Tcl_MutexUnlock(&t->lock);
     Tcl_ThreadAlert(t->owner);

@@ -114,18 +114,29 @@ proc ::dustmote::main {argv} {
 	puts stderr "dustmote: $msg"
 	exit 1
     }
+    if {$workers > 1} {
+	# With the privileges this process has (to bind the port and switch
+	# user); the access log's lines are gathered into large writes.
+	fconfigure stdout -buffersize 1048576
+	StartWorkers [expr {$workers - 1}] [dict merge $argv [list \
+		-port [$server cget -port] -reuseport 1 -workers 1 \
+		-control 1]]
+    }
     # The port (perhaps below 1024) is bound and the root open: from here
     # on the server needs no privileges.
     if {[dict exists $own -user] && [catch {
 	setuser [dict get $own -user] {*}[expr {[dict exists $own -group]
 		? [list [dict get $own -group]] : {}}]
     } msg]} {
+	Tell stop
 	puts stderr "dustmote: $msg"
 	exit 1
     }
     if {[dict exists $own -control]} {
 	# A worker: the first process tells it what to do on its stdin, and
-	# its end means the first process is gone.
+	# its end means the first process is gone.  It takes the signals
+	# too, for those sent to the whole process group (systemd's stop).
+	fconfigure stdout -buffersize 1048576
 	fconfigure stdin -blocking 0
 	fileevent stdin readable [list ::dustmote::Control $server]
     } else {
@@ -133,20 +144,15 @@ proc ::dustmote::main {argv} {
 		on [url $server][expr {$workers > 1
 		? " with $workers workers" : ""}]"
 	flush stdout
-	if {$workers > 1} {
-	    StartWorkers [expr {$workers - 1}] [dict merge $argv [list \
-		    -port [$server cget -port] -reuseport 1 -workers 1 \
-		    -control 1]]
-	}
-	onsignal INT [list set ::dustmote::stop now]
-	onsignal TERM [list set ::dustmote::stop drain]
-	if {$::tcl_platform(platform) eq "windows"} {
-	    # Ctrl-Break is the console's way to ask for a graceful stop.
-	    onsignal BREAK [list set ::dustmote::stop drain]
-	} else {
-	    # For logrotate: it renames the files, then signals.
-	    onsignal HUP [list ::dustmote::Reopen $server]
-	}
+    }
+    onsignal INT [list set ::dustmote::stop now]
+    onsignal TERM [list set ::dustmote::stop drain]
+    if {$::tcl_platform(platform) eq "windows"} {
+	# Ctrl-Break is the console's way to ask for a graceful stop.
+	onsignal BREAK [list set ::dustmote::stop drain]
+    } else {
+	# For logrotate: it renames the files, then signals.
+	onsignal HUP [list ::dustmote::Reopen $server]
     }
     vwait ::dustmote::stop
     Tell $::dustmote::stop
@@ -155,7 +161,7 @@ proc ::dustmote::main {argv} {
     } else {
 	$server close
     }
-    StopWorkers
+    StopWorkers [expr {$::dustmote::stop eq "drain" ? $drain + 5000 : 5000}]
     exit 0
 }
 
@@ -163,18 +169,22 @@ proc ::dustmote::main {argv} {
 #
 #	Starts N more processes of this program ($argv0) with ARGV, each
 #	serving the same port (-reuseport; the kernel shares the connections
-#	out), reading -config and switching -user itself.  A worker's stdin
-#	is a pipe from this process, which tells it to stop, drain or
-#	reopen its logs; its stdout is this process's (the access log), and
-#	its stderr comes through a pipe of its own, whose end says that it
-#	has exited: one that exits while serving is started again after a
-#	second.
+#	out), reading -config and switching -user itself: they start before
+#	this process gives up its privileges.  A worker's stdin is a pipe
+#	from this process, which tells it to stop, drain or reopen its logs;
+#	its stdout is this process's (the access log), and its stderr comes
+#	through a pipe of its own, whose end says that it has exited.  One
+#	that exits while serving is started again after a second, unless it
+#	had run for less than two seconds: a worker that cannot start (it
+#	cannot bind a port below 1024 once this process switched user, say)
+#	is not tried for ever.
 #
 # Results:
 #	None.
 
 proc ::dustmote::StartWorkers {n argv} {
     variable WorkerArgv $argv
+    variable Restart {}
     for {set i 0} {$i < $n} {incr i} {
 	StartWorker
     }
@@ -183,27 +193,32 @@ proc ::dustmote::StartWorkers {n argv} {
 proc ::dustmote::StartWorker {} {
     variable WorkerArgv
     variable Workers
+    if {[info exists ::dustmote::stop]} {
+	return
+    }
     lassign [chan pipe] errIn errOut
     set ctl [open |[list [info nameofexecutable] $::argv0 {*}$WorkerArgv \
 	    >@stdout 2>@ $errOut] w]
     close $errOut
     fconfigure $ctl -buffering line
     fconfigure $errIn -blocking 0 -buffering line
-    fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn]
+    fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn \
+	    [clock milliseconds]]
     dict set Workers $ctl $errIn
 }
 
 # dustmote::WorkerOutput --
 #
 #	A worker's stderr: its lines go to this process's stderr; its end
-#	means the worker exited, and it is started again unless the
-#	launcher is stopping.
+#	means the worker exited, and it is started again (see StartWorkers)
+#	unless the launcher is stopping.
 #
 # Results:
 #	None.
 
-proc ::dustmote::WorkerOutput {ctl errIn} {
+proc ::dustmote::WorkerOutput {ctl errIn started} {
     variable Workers
+    variable Restart
     while {[gets $errIn line] >= 0} {
 	puts stderr $line
     }
@@ -214,10 +229,15 @@ proc ::dustmote::WorkerOutput {ctl errIn} {
     set pid [pid $ctl]
     catch {close $ctl} status
     dict unset Workers $ctl
-    if {![info exists ::dustmote::stop]} {
+    if {[info exists ::dustmote::stop]} {
+	set ::dustmote::WorkersLeft [dict size $Workers]
+    } elseif {[clock milliseconds] - $started < 2000} {
+	puts stderr "dustmote: worker $pid exited ($status) within two\
+		seconds of its start; not started again"
+    } else {
 	puts stderr "dustmote: worker $pid exited ($status); starting\
 		another in a second"
-	after 1000 ::dustmote::StartWorker
+	lappend Restart [after 1000 ::dustmote::StartWorker]
     }
 }
 
@@ -240,18 +260,31 @@ proc ::dustmote::Tell {word} {
 
 # dustmote::StopWorkers --
 #
-#	Waits for every worker to exit, once told to stop or drain.
+#	Once the workers were told to stop or drain: waits up to MS
+#	milliseconds for them to exit (reading what they print meanwhile),
+#	then kills those left.
 #
 # Results:
 #	None.
 
-proc ::dustmote::StopWorkers {} {
+proc ::dustmote::StopWorkers {ms} {
     variable Workers
+    variable Restart
     if {![info exists Workers]} {
 	return
     }
+    foreach id $Restart {
+	after cancel $id
+    }
+    set ::dustmote::WorkersLeft [dict size $Workers]
+    set timer [after $ms {set ::dustmote::WorkersLeft 0}]
+    while {$::dustmote::WorkersLeft > 0} {
+	vwait ::dustmote::WorkersLeft
+    }
+    after cancel $timer
     dict for {ctl errIn} $Workers {
-	catch {close $ctl}		;# Waits for the process.
+	catch {exec kill -KILL {*}[pid $ctl]}
+	catch {close $ctl}
 	catch {close $errIn}
     }
     set Workers {}

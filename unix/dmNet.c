@@ -203,8 +203,9 @@ DmNetSend(
  *
  *	Sends file bytes from *offsetPtr without copying them through user
  *	space, falling back to pread and send where sendfile is missing or
- *	refuses the pair of descriptors.  sendfile never waits here, so
- *	DM_SENDFILE_LATER changes nothing; and it is the better default.
+ *	refuses the pair of descriptors, or with DM_SENDFILE_COPY.  sendfile
+ *	never waits here, so DM_SENDFILE_LATER changes nothing; and it is
+ *	the better default.
  *
  * Results:
  *	Bytes sent (0 if the file ended early), or -1 with errno set.
@@ -224,11 +225,15 @@ DmNetSendFile(
     size_t count,
     int flags)
 {
-    (void) flags;
 #ifdef HAVE_SENDFILE
     off_t off = (off_t) *offsetPtr;
     long n;
+#endif
 
+    if (flags & DM_SENDFILE_COPY) {
+	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
+    }
+#ifdef HAVE_SENDFILE
     do {
 	n = sendfile(sock, fileFd, &off, count);
     } while (n < 0 && errno == EINTR);

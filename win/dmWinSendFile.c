@@ -31,8 +31,8 @@
 #include <mswsock.h>
 #include <versionhelpers.h>
 
-#define TRANSMIT_MIN	(64 * 1024)	/* Smaller files are copied. */
-#define TRANSMIT_FIRST	(256 * 1024)	/* A socket's first send. */
+#define TRANSMIT_MIN	(64 * 1024)	/* Smaller files are copied; a
+					 * socket's first send. */
 #define TRANSMIT_MAX	(1024 * 1024)	/* A client slower than this per
 					 * -sendtimeout is cut. */
 #define TRANSMIT_FAST	100		/* A send done within this many ms
@@ -161,22 +161,24 @@ DmNetSendFile(
     Transfer **linkPtr, *tr;
     DWORD want;
 
-    if (!(flags & DM_SENDFILE_LATER)) {
+    t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+    if (t->count > 0) {
+	linkPtr = Slot(t, sock);
+	tr = *linkPtr;
+	if (tr != NULL && tr->pending) {
+	    if (!HasOverlappedIoCompleted(&tr->ov)) {
+		errno = EAGAIN;		/* Woken early: by a read, say. */
+		return -1;
+	    }
+	    return Collect(tr, offsetPtr);	/* Even if -sendfile changed
+						 * meanwhile. */
+	}
+    }
+    if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN) {
 	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
     }
-    t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
     linkPtr = Slot(t, sock);
     tr = *linkPtr;
-    if (tr != NULL && tr->pending) {
-	if (!HasOverlappedIoCompleted(&tr->ov)) {
-	    errno = EAGAIN;		/* Woken early: by a read, say. */
-	    return -1;
-	}
-	return Collect(tr, offsetPtr);
-    }
-    if (count < TRANSMIT_MIN) {
-	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
-    }
     if (tr == NULL) {
 	tr = calloc(1, sizeof(Transfer));
 	if (tr == NULL) {
@@ -188,7 +190,7 @@ DmNetSendFile(
 	    return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
 	}
 	tr->sock = sock;
-	tr->size = TRANSMIT_FIRST;
+	tr->size = TRANSMIT_MIN;
 	*linkPtr = tr;
 	t->count++;
 	if (!t->exitHandler) {
@@ -221,11 +223,13 @@ DmNetSendFile(
 		    tr->ov.hEvent, Completed, tr, INFINITE,
 		    WT_EXECUTEONLYONCE)) {
 		/*
-		 * Nothing would report the completion: wait for it here,
-		 * which the send timeout would otherwise have cut short.
+		 * Nothing would report the completion (out of memory):
+		 * cancel the send and take what it sent, rather than wait
+		 * for a client that may not read.
 		 */
 
 		tr->wait = NULL;
+		CancelIoEx(DM_HANDLE(sock), &tr->ov);
 		WaitForSingleObject(tr->ov.hEvent, INFINITE);
 		return Collect(tr, offsetPtr);
 	    }

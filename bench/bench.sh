@@ -235,8 +235,13 @@ static() {
 
 # workers NAME: the workers row, two processes of the server started by
 # the command NAME, sharing both CPUs with wrk; "-" for a server with no
-# such mode.
+# such mode, and under a cap (one quota for both processes would measure
+# nothing more than the ka row).
 workers() {
+    if [ -n "$cap" ]; then
+	echo "-"
+	return 0
+    fi
     pin="" client=""
     case $1 in
     dustmote) start -workers 2 -accesslog "" ;;

@@ -492,6 +492,7 @@ struct DmServer {
 				 * every file reply; fileFieldsLen bytes. */
     size_t fileFieldsLen;
     char logDate[DM_LOG_DATE_LEN + 1]; /* The same time for the log. */
+    char isoDate[DM_ISO_DATE_LEN + 1]; /* And for the JSON log. */
     DmLogSink accessSink;	/* -accesslog and -errorlog lines, written */
     DmLogSink errorSink;	/* in batches, never in the middle of a
 				 * request. */

@@ -633,7 +633,7 @@ FormatJson(
     DmSpan host = HeaderValue(info, "host");
 
     p = DM_APPEND_LITERAL(p, "{\"time\":\"");
-    p = DmAppend(p, srv->logDate, DM_LOG_DATE_LEN);
+    p = DmAppend(p, srv->isoDate, DM_ISO_DATE_LEN);
     p = DM_APPEND_LITERAL(p, "\",\"remote\":");
     p = JsonString(p, limit, info->peer, strlen(info->peer));
     p = DM_APPEND_LITERAL(p, ",\"method\":");

@@ -104,7 +104,8 @@ DmReasonPhrase(
  *	None.
  *
  * Side effects:
- *	May rewrite srv->dateHeader, srv->logDate and srv->expiresHeader.
+ *	May rewrite srv->dateHeader, srv->logDate, srv->isoDate and
+ *	srv->expiresHeader.
  *
  *----------------------------------------------------------------------
  */
@@ -124,6 +125,7 @@ DmReplyClock(
     DmFormatHttpDate(now, p);
     memcpy(p + DM_HTTP_DATE_LEN, "\r\n", 3);
     DmFormatLogDate(now, srv->logDate);
+    DmFormatIsoDate(now, srv->isoDate);
     if (srv->config.maxAge >= 0) {
 	p = DM_APPEND_LITERAL(srv->expiresHeader, "Expires: ");
 	DmFormatHttpDate(now + srv->config.maxAge, p);

@@ -115,6 +115,13 @@ DmServeObjCmd(
     Tcl_IncrRefCount(defaults);
     Tcl_IncrRefCount(serverName);
     code = DmConfigParse(interp, &cfg, &spec, objc - 1, objv + 1);
+    if (code == TCL_OK && spec.fd >= 0 && spec.reusePort) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("-reuseport does not apply"
+		" to an inherited socket (-fd): it is set where the socket is"
+		" made", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-reuseport", NULL);
+	code = TCL_ERROR;
+    }
     if (code == TCL_OK) {
 	code = DmServerConfigure(interp, srv, &cfg);
     }

@@ -55,6 +55,8 @@ typedef struct Transfer {
     void *set;				/* The event set it reports to (the
 					 * thread's, which outlives it). */
     int parked;				/* In the event set. */
+    int copy;				/* TransmitFile sent nothing where the
+					 * file goes on: copy from now on. */
     DWORD size;				/* Bytes of the next send. */
     int64_t started;			/* DmNowMs when the send started. */
 } Transfer;
@@ -68,7 +70,8 @@ typedef struct ThreadData {
 static Tcl_ThreadDataKey dataKey;
 
 static Transfer **	Slot(ThreadData *t, int sock);
-static long		Collect(Transfer *tr, uint64_t *offsetPtr);
+static long		Collect(Transfer *tr, int fileFd,
+			    uint64_t *offsetPtr, size_t count);
 static void		Drop(ThreadData *t, Transfer **linkPtr);
 static void		Finish(Transfer *tr);
 static void		TransferExit(void *clientData);
@@ -170,8 +173,8 @@ DmNetSendFile(
 		errno = EAGAIN;		/* Woken early: by a read, say. */
 		return -1;
 	    }
-	    return Collect(tr, offsetPtr);	/* Even if -sendfile changed
-						 * meanwhile. */
+	    return Collect(tr, fileFd, offsetPtr, count); /* Even if
+						 * -sendfile changed. */
 	}
     }
     if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN) {
@@ -179,6 +182,9 @@ DmNetSendFile(
     }
     linkPtr = Slot(t, sock);
     tr = *linkPtr;
+    if (tr != NULL && tr->copy) {
+	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
+    }
     if (tr == NULL) {
 	tr = calloc(1, sizeof(Transfer));
 	if (tr == NULL) {
@@ -231,13 +237,13 @@ DmNetSendFile(
 		tr->wait = NULL;
 		CancelIoEx(DM_HANDLE(sock), &tr->ov);
 		WaitForSingleObject(tr->ov.hEvent, INFINITE);
-		return Collect(tr, offsetPtr);
+		return Collect(tr, fileFd, offsetPtr, count);
 	    }
 	    errno = EAGAIN;
 	    return -1;
 	}
     }
-    return Collect(tr, offsetPtr);	/* Done at once. */
+    return Collect(tr, fileFd, offsetPtr, count);	/* Done at once. */
 }
 
 /*
@@ -274,7 +280,10 @@ Completed(
  * Collect --
  *
  *	Takes the result of a finished send, and sizes the next one by how
- *	long this one took.
+ *	long this one took.  A send that sent nothing, though the file goes
+ *	on, is not the end of the file: a socket whose client has shut down
+ *	its side ends sends that way under wine.  The socket copies from
+ *	then on, which tells a file that did shrink by sending nothing too.
  *
  * Results:
  *	Bytes sent, or -1 with errno set.
@@ -288,7 +297,9 @@ Completed(
 static long
 Collect(
     Transfer *tr,
-    uint64_t *offsetPtr)
+    int fileFd,
+    uint64_t *offsetPtr,
+    size_t count)
 {
     DWORD sent = 0, flags = 0;
     int64_t took;
@@ -298,6 +309,10 @@ Collect(
 	    &flags)) {
 	errno = DmWinErrno((DWORD) WSAGetLastError());
 	return -1;
+    }
+    if (sent == 0) {
+	tr->copy = 1;
+	return DmNetSendFileCopy(tr->sock, fileFd, offsetPtr, count);
     }
     took = DmNowMs() - tr->started;
     if (took < TRANSMIT_FAST && sent == tr->size && tr->size < TRANSMIT_MAX) {

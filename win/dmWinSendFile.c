@@ -165,24 +165,18 @@ DmNetSendFile(
     DWORD want;
 
     t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
-    if (t->count > 0) {
-	linkPtr = Slot(t, sock);
-	tr = *linkPtr;
-	if (tr != NULL && tr->pending) {
-	    if (!HasOverlappedIoCompleted(&tr->ov)) {
-		errno = EAGAIN;		/* Woken early: by a read, say. */
-		return -1;
-	    }
-	    return Collect(tr, fileFd, offsetPtr, count); /* Even if
-						 * -sendfile changed. */
-	}
-    }
-    if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN) {
-	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
-    }
     linkPtr = Slot(t, sock);
     tr = *linkPtr;
-    if (tr != NULL && tr->copy) {
+    if (tr != NULL && tr->pending) {
+	if (!HasOverlappedIoCompleted(&tr->ov)) {
+	    errno = EAGAIN;		/* Woken early: by a read, say. */
+	    return -1;
+	}
+	return Collect(tr, fileFd, offsetPtr, count);	/* Even if
+						 * -sendfile changed. */
+    }
+    if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN
+	    || (tr != NULL && tr->copy)) {
 	return DmNetSendFileCopy(sock, fileFd, offsetPtr, count);
     }
     if (tr == NULL) {

@@ -19,7 +19,9 @@
 #	-workers 2 and nginx with two worker processes, each sharing both
 #	CPUs with wrk.  Needs wrk (Debian package wrk);
 #	without it, says so and exits 0.  The 304 row asks each server for
-#	its ETag with curl.
+#	its ETag with curl.  The TLS rows (dustmote and nginx, on a
+#	certificate made with openssl at the start) are left out where
+#	openssl is missing.
 #
 # Copyright (c) 2026 the dustmote developers.
 # See the file "LICENSE" for terms of use.
@@ -55,6 +57,14 @@ trap cleanup EXIT INT TERM
 mkdir "$work/www"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
 head -c 104857600 /dev/urandom >"$work/www/100m.bin"
+# A certificate for the TLS rows: ECDSA P-256, as most sites now use.
+tls=""
+if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey ec \
+	-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
+	-out "$work/cert.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
+then
+    tls="-certfile $work/cert.pem -keyfile $work/key.pem"
+fi
 # A route answering 100 bytes from Tcl, installed by a -config script.
 cat >"$work/route.tcl" <<'EOF'
 set ::hello "[string repeat x 99]\n"
@@ -84,7 +94,7 @@ start() {
     pid=$!
     port=""
     for _ in $(seq 50); do
-	port=$(sed -n 's|^dustmote: serving .* on http://127.0.0.1:\([0-9]*\)/.*$|\1|p' \
+	port=$(sed -n 's|^dustmote: serving .* on https*://127.0.0.1:\([0-9]*\)/.*$|\1|p' \
 	    "$work/log")
 	[ -n "$port" ] && return 0
 	sleep 0.1
@@ -105,6 +115,9 @@ startpeer() {
 	mkdir -p "$work/nginx/logs"
 	master=off
 	[ "${2:-1}" -gt 1 ] && master=on
+	nginxssl=""
+	[ "$scheme" = https ] && nginxssl="ssl; ssl_certificate $work/cert.pem;
+	    ssl_certificate_key $work/key.pem; ssl_session_cache off"
 	cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes ${2:-1};
 master_process $master;
@@ -116,7 +129,7 @@ http {
     access_log off; sendfile on; tcp_nopush on;
     keepalive_requests 100000000;
     default_type application/octet-stream;
-    server { listen 127.0.0.1:$port; root $work/www; }
+    server { listen 127.0.0.1:$port $nginxssl; root $work/www; }
 }
 EOF
 	$pin nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" \
@@ -203,13 +216,15 @@ etag() {
 	| awk 'tolower($1) == "etag:" { print $2 }'
 }
 
-# run CONNECTIONS PATH ?wrk options?: requests/s, or MB/s for the big file.
+# run CONNECTIONS PATH ?wrk options?: requests/s, or MB/s for the big file,
+# over $scheme.
 client=$client_cpu
+scheme=http
 run() {
     conns=$1 path=$2
     shift 2
     $client wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s "$@" \
-	"http://127.0.0.1:$port$path" >"$work/wrk" 2>&1
+	"$scheme://127.0.0.1:$port$path" >"$work/wrk" 2>&1
     case $path in
     *100m*)
 	awk '/^Transfer\/sec/ { v = $2; u = substr(v, length(v) - 1); n = v + 0;
@@ -254,6 +269,27 @@ workers() {
     pin=$server_cpu client=$client_cpu
 }
 
+# tlsrows NAME: the tls-ka and tls-close rows (each connection a full
+# handshake: wrk resumes no session), "-" for a server not set up for TLS
+# here or without a certificate.
+tlsrows() {
+    if [ -z "$tls" ] || { [ "$1" != dustmote ] && [ "$1" != nginx ]; }; then
+	printf -- '-\n-\n'
+	return 0
+    fi
+    scheme=https
+    if [ "$1" = dustmote ]; then
+	start -tls "$tls"
+    else
+	startpeer nginx
+    fi
+    capped
+    run 64 /1k.bin; echo
+    run 64 /1k.bin -H 'Connection: close'; echo
+    stop
+    scheme=http
+}
+
 # measure NAME ROUND: one round of NAME's figures, in figures.NAME.ROUND
 # (dustmote's with its route and no-log rows after the others); 1 if a
 # peer is not installed.
@@ -279,6 +315,7 @@ measure() {
 	stop
     fi
     workers "$1" >>"$out"
+    tlsrows "$1" >>"$out"
 }
 
 all="dustmote $peers"
@@ -299,7 +336,8 @@ for name in $names; do
 done
 route=$(sed -n 7p "$work/figures.dustmote")
 nolog=$(sed -n 8p "$work/figures.dustmote")
-sed -i 7,8d "$work/figures.dustmote"	# The workers row is now 7th.
+sed -i 7,8d "$work/figures.dustmote"	# The workers row is now 7th,
+					# the TLS rows 8th and 9th.
 [ -n "$cap" ] && echo "Each server capped at $cap % of one CPU; medians of $rounds round(s)."
 [ -z "$cap" ] && [ "$rounds" -gt 1 ] && echo "Medians of $rounds rounds."
 
@@ -320,6 +358,8 @@ for row in "ka|1 KiB file, keep-alive, 64 connections" \
 	"304|as ka, revalidated: If-None-Match with the file's ETag gets 304" \
 	"range|as ka, \`Range: bytes=100-199\` gets 206" \
 	"workers|as ka, no log, two server processes (\`-workers 2\`; nginx \`worker_processes 2\`) sharing both CPUs with wrk" \
+	"tls-ka|as ka, over TLS 1.3 (ECDSA P-256 certificate; nginx \`ssl_session_cache off\`)" \
+	"tls-close|as close, over TLS 1.3: a full handshake per request" \
 	; do
     n=$((n + 1))
     line="| ${row%%|*} | ${row#*|} |"

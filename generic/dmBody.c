@@ -87,7 +87,8 @@ DmBodyBegin(
 
 	b.ptr = cont;
 	b.len = sizeof(cont) - 1;
-	DmNetSend(conn->watch.fd, &b, 1, 0);	/* Fits any socket. */
+	DmConnWrite(conn, &b, 1);	/* Fits any socket: nothing of the
+					 * connection's waits to be sent. */
     }
     return 1;
 }

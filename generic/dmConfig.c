@@ -47,7 +47,8 @@ enum {
     OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
     OPT_PRECOMPRESSED, OPT_PROXYPROTOCOL, OPT_REUSEPORT, OPT_ROOT,
     OPT_SENDFILE,
-    OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_TRUSTEDPROXIES, OPT_VHOSTS, OPT_COUNT
+    OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_TLS, OPT_TRUSTEDPROXIES, OPT_VHOSTS,
+    OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT + 1] = {
@@ -97,6 +98,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
     [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
+    [OPT_TLS] =		{"-tls", KIND_OTHER, 0, 0, 0},
     [OPT_TRUSTEDPROXIES] = {"-trustedproxies", KIND_OTHER, 0, 0, 0},
     [OPT_VHOSTS] =	{"-vhosts", KIND_OTHER, 0, 0, 0},
     [OPT_COUNT] =	{NULL, 0, 0, 0, 0}
@@ -168,7 +170,7 @@ DmConfigRetain(
     DmConfig *cfg,
     int delta)
 {
-    Tcl_Obj *objs[10];
+    Tcl_Obj *objs[11];
     int i;
 
     objs[0] = cfg->root;
@@ -181,7 +183,8 @@ DmConfigRetain(
     objs[7] = cfg->errorPages;
     objs[8] = cfg->headers;
     objs[9] = cfg->trustedProxies;
-    for (i = 0; i < 10; i++) {
+    objs[10] = cfg->tls;
+    for (i = 0; i < 11; i++) {
 	if (objs[i] == NULL) {
 	    continue;
 	}
@@ -393,6 +396,18 @@ ParseOther(
 	cfg->trustedProxies = (n > 0) ? value : NULL;
 	return TCL_OK;
     }
+    case OPT_TLS:
+	/*
+	 * Its files are read by DmServerConfigure, which reads them again
+	 * whenever -tls is given, even unchanged: that reloads them.
+	 */
+
+	if (Tcl_ListObjLength(NULL, value, &len) != TCL_OK || len % 2) {
+	    return ValueError(interp, option, value, DM_TLS_USAGE);
+	}
+	cfg->tls = (len > 0) ? value : NULL;
+	cfg->tlsGiven = 1;
+	return TCL_OK;
     case OPT_COMPRESS: {
 	int on;
 
@@ -735,6 +750,8 @@ DmConfigValue(
 	return cfg->headers ? cfg->headers : Tcl_NewObj();
     case OPT_TRUSTEDPROXIES:
 	return cfg->trustedProxies ? cfg->trustedProxies : Tcl_NewObj();
+    case OPT_TLS:
+	return cfg->tls ? cfg->tls : Tcl_NewObj();
     case OPT_MYADDR:
 	return Tcl_NewStringObj(srv->boundAddr, -1);
     case OPT_PORT:

@@ -32,6 +32,7 @@
 static void	ChanReadable(void *clientData, int mask);
 static int	ChanFill(DmConn *conn);
 static void	ConnEvent(void *clientData, int events);
+static int	ConnHandshake(DmConn *conn);
 static int	ConnInput(DmConn *conn, int doRead);
 static void	ConnLinger(DmConn *conn);
 static int	ConnSend(DmConn *conn);
@@ -173,19 +174,36 @@ DmConnAccept(
 	srv->conns = conn;
 	srv->numConns++;
 	srv->accepted++;
-	if (srv->numConns > srv->config.maxConnections) {
+	if (srv->tls != NULL) {
+	    /*
+	     * Over TLS a 503 would cost a handshake: past the limit the
+	     * connection is just closed.
+	     */
+
+	    conn->tls = (srv->numConns > srv->config.maxConnections) ? NULL
+		    : DmTlsNew(srv->tls, fd);
+	    if (conn->tls == NULL) {
+		DmConnDestroy(conn);
+		continue;
+	    }
+	    conn->tlsShake = 1;
+	} else if (srv->numConns > srv->config.maxConnections) {
 	    DmConnError(conn, 503, 0, NULL, NULL, NULL, 0);
 	    continue;
 	}
 	DmConnTimerSet(conn, DM_TIMER_HEAD);
 
 	/*
-	 * The request often arrives with the connection: reading now saves
-	 * a trip through the event set, and a connection answered and
-	 * closed at once never enters it.
+	 * The request (or the TLS client hello) often arrives with the
+	 * connection: reading now saves a trip through the event set, and a
+	 * connection answered and closed at once never enters it.
 	 */
 
-	ConnInput(conn, 1);
+	if (conn->tlsShake) {
+	    ConnHandshake(conn);
+	} else {
+	    ConnInput(conn, 1);
+	}
     }
     DmLogFlushDue(srv);
 }
@@ -267,6 +285,10 @@ DmConnDestroy(
 	return;				/* Destroyed already. */
     }
     Forget(conn);
+    if (conn->tls != NULL) {
+	DmTlsFree(conn->tls);
+	conn->tls = NULL;
+    }
     DmNetClose(fd);
 }
 
@@ -281,7 +303,7 @@ DmConnDestroy(
  *
  * Results:
  *	The socket's descriptor; *inPtr (malloc'ed, or NULL) and *inLenPtr
- *	the input.
+ *	the input; *tlsPtr the connection's TLS, or NULL.
  *
  * Side effects:
  *	As DmConnDestroy, but the socket stays open.
@@ -293,12 +315,15 @@ int
 DmConnDetach(
     DmConn *conn,
     char **inPtr,
-    size_t *inLenPtr)
+    size_t *inLenPtr,
+    DmTls **tlsPtr)
 {
     int fd = conn->watch.fd;
 
     *inPtr = conn->in;
     *inLenPtr = conn->inLen;
+    *tlsPtr = conn->tls;
+    conn->tls = NULL;
     conn->in = NULL;
     conn->replyStatus = 0;		/* Not a reply of the server's. */
     Forget(conn);
@@ -335,7 +360,9 @@ ConnEvent(
     if (conn->busy) {
 	return;			/* Its events wait for the call to end. */
     }
-    if (conn->state == DM_CONN_HELD) {
+    if (conn->tlsShake) {
+	ConnHandshake(conn);
+    } else if (conn->state == DM_CONN_HELD) {
 	DmConnDestroy(conn);	/* The client left (DM_HANGUP). */
     } else if (conn->state != DM_CONN_SEND) {
 	ConnInput(conn, 1);
@@ -728,6 +755,68 @@ ProcessInput(
 /*
  *----------------------------------------------------------------------
  *
+ * ConnHandshake --
+ *
+ *	Goes on with a TLS connection's handshake, after its PROXY header
+ *	if one is due (read without taking what follows it, which is the
+ *	handshake's).  The handshake is timed as a request head is
+ *	(-headtimeout).  Once it is done, the request is read.
+ *
+ * Results:
+ *	0 if the connection is still open, -1 if it was destroyed.
+ *
+ * Side effects:
+ *	Reads and writes the socket; changes the watch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ConnHandshake(
+    DmConn *conn)
+{
+    int r;
+
+    while (conn->proxyPending) {
+	char head[DM_PROXY_V2_MAX + 16];
+	long n = DmNetRead(conn->watch.fd, head, sizeof(head), 1);
+
+	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
+	    DmConnDestroy(conn);
+	    return -1;
+	}
+	r = (n < 0) ? 0 : (int) ProxyHeader(conn, head, (size_t) n);
+	if (r < 0) {
+	    return -1;
+	}
+	if (r == 0) {
+	    if (n == (long) sizeof(head)) {
+		DmConnDestroy(conn);	/* Cannot be a header (the parser
+					 * refuses longer ones). */
+		return -1;
+	    }
+	    DmWatchSet(&conn->watch, DM_READABLE);
+	    return 0;
+	}
+	DmNetRecv(conn->watch.fd, head, (size_t) r);	/* It was peeked. */
+    }
+    r = DmTlsHandshake(conn->tls);
+    if (r == DM_TLS_FAILED) {
+	DmConnDestroy(conn);
+	return -1;
+    }
+    if (r != DM_TLS_DONE) {
+	DmWatchSet(&conn->watch, r == DM_TLS_WRITE ? DM_WRITABLE
+		: DM_READABLE);
+	return 0;
+    }
+    conn->tlsShake = 0;
+    return ConnInput(conn, 1);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ConnInput --
  *
  *	Processes input: what was kept from before, then (with doRead) what
@@ -789,7 +878,9 @@ ConnInput(
 	    buf = own = grown;
 	    room = 2 * len;
 	}
-	n = DmNetRecv(conn->watch.fd, buf + len, room - len);
+	n = (conn->tls != NULL && conn->state != DM_CONN_LINGER)
+		? DmTlsRecv(conn->tls, buf + len, room - len)
+		: DmNetRecv(conn->watch.fd, buf + len, room - len);
 	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
 	    free(own);
 	    DmConnDestroy(conn);	/* The peer left (or reset). */
@@ -1049,6 +1140,35 @@ MoreFollows(
 /*
  *----------------------------------------------------------------------
  *
+ * DmConnWrite --
+ *
+ *	Writes reply bytes to the connection: through its TLS, or straight
+ *	to the socket.
+ *
+ * Results:
+ *	As DmNetSend.
+ *
+ * Side effects:
+ *	Writes to the socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+long
+DmConnWrite(
+    DmConn *conn,
+    const DmBuf *bufs,
+    int count)
+{
+    if (conn->tls != NULL) {
+	return DmTlsSend(conn->tls, bufs, count);
+    }
+    return DmNetSend(conn->watch.fd, bufs, count, MoreFollows(conn));
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmConnQueue --
  *
  *	Sends a reply: head and body (both in the caller's buffers) in one
@@ -1100,7 +1220,7 @@ DmConnQueue(
     conn->fileFd = fileFd;
     conn->fileOff = fileOff;
     conn->fileEnd = fileOff + fileLen;
-    n = DmNetSend(conn->watch.fd, bufs, 2, MoreFollows(conn));
+    n = DmConnWrite(conn, bufs, 2);
     if (n < 0) {
 	if (!DmErrnoIsAgain()) {
 	    DmConnDestroy(conn);
@@ -1255,6 +1375,9 @@ ConnLinger(
     conn->in = NULL;
     conn->inLen = conn->inCap = 0;
     conn->state = DM_CONN_LINGER;
+    if (conn->tls != NULL) {
+	DmTlsShutdown(conn->tls);
+    }
     DmNetShutdownWrite(conn->watch.fd);
     if (!conn->busy) {
 	DmWatchSet(&conn->watch, DM_READABLE);
@@ -1294,7 +1417,7 @@ ConnSend(
 
 	    b.ptr = conn->out + conn->outPos;
 	    b.len = conn->outLen - conn->outPos;
-	    n = DmNetSend(conn->watch.fd, &b, 1, MoreFollows(conn));
+	    n = DmConnWrite(conn, &b, 1);
 	    if (n < 0) {
 		if (DmErrnoIsAgain()) {
 		    goto wait;
@@ -1314,9 +1437,12 @@ ConnSend(
 	    uint64_t left = conn->fileEnd - conn->fileOff;
 	    size_t want = left < SENDFILE_CHUNK ? (size_t) left
 		    : SENDFILE_CHUNK;
-	    long n = DmNetSendFile(conn->watch.fd, conn->fileFd,
-		    &conn->fileOff, want, conn->srv->config.sendFile
-		    ? DM_SENDFILE_LATER : DM_SENDFILE_COPY);
+	    long n = (conn->tls != NULL)
+		    ? DmTlsSendFile(conn->tls, conn->fileFd, &conn->fileOff,
+			    want)
+		    : DmNetSendFile(conn->watch.fd, conn->fileFd,
+			    &conn->fileOff, want, conn->srv->config.sendFile
+			    ? DM_SENDFILE_LATER : DM_SENDFILE_COPY);
 
 	    if (n < 0 && DmErrnoIsAgain()) {
 		goto wait;
@@ -1782,14 +1908,15 @@ DmConnExpire(
  * IsIdle, DmConnServerClosing --
  *
  *	IsIdle: whether a connection waits for a request that has not begun
- *	to arrive.  DmConnServerClosing: the server was closed: replies in flight finish and then close their
- *	connections, as do requests whose Tcl code is running; requests held
- *	for an answer get 503 (or, while draining, wait for it); every other
- *	connection closes now.  While draining, a request that has begun to
- *	arrive is answered first, and so is one that is already waiting in
- *	an idle connection's socket: a client (a proxy reusing a kept-alive
- *	connection) that sent it as the server closed would otherwise see
- *	the connection close without an answer.
+ *	to arrive.  DmConnServerClosing: the server was closed: replies in
+ *	flight finish and then close their connections, as do requests whose
+ *	Tcl code is running; requests held for an answer get 503 (or, while
+ *	draining, wait for it); every other connection closes now.  While
+ *	draining, a request that has begun to arrive is answered first, and
+ *	so is one that is already waiting in an idle connection's socket: a
+ *	client (a proxy reusing a kept-alive connection) that sent it as the
+ *	server closed would otherwise see the connection close without an
+ *	answer.  A TLS handshake under way goes on, for its one request.
  *
  * Results:
  *	None.
@@ -1824,7 +1951,7 @@ DmConnServerClosing(
 	    DmExchangeTimeout(conn->ex);
 	} else if (srv->draining && conn->state == DM_CONN_READ) {
 	    conn->keepAlive = 0;
-	    if (IsIdle(conn)) {
+	    if (IsIdle(conn) && !conn->tlsShake) {
 		conn->drainNext = idle;
 		idle = conn;
 	    }

@@ -131,7 +131,8 @@ MODULE_SCOPE int	DmNetAccept(int listenFd, char *peerAddr,
 			    int *peerPortPtr);
 MODULE_SCOPE int	DmNetName(int fd, int peer, char *addr,
 			    int *portPtr);
-MODULE_SCOPE long	DmNetRecv(int fd, char *buf, size_t len);
+MODULE_SCOPE long	DmNetRead(int fd, char *buf, size_t len, int peek);
+#define DmNetRecv(fd, buf, len)	DmNetRead((fd), (buf), (len), 0)
 MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
 MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
@@ -139,6 +140,9 @@ MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
 MODULE_SCOPE int	DmNetSendFileDefault(void);
 MODULE_SCOPE long	DmNetSendFileCopy(int sock, int fileFd,
 			    uint64_t *offsetPtr, size_t count);
+typedef long (DmSendProc)(void *dest, const DmBuf *bufs, int count);
+MODULE_SCOPE long	DmSendFileCopy(DmSendProc *sendProc, void *dest,
+			    int fileFd, uint64_t *offsetPtr, size_t count);
 MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
 MODULE_SCOPE void	DmNetShutdownWrite(int fd);
 MODULE_SCOPE void	DmNetShutdownRead(int fd);
@@ -146,6 +150,59 @@ MODULE_SCOPE int	DmNetSetBlocking(int fd, int blocking);
 MODULE_SCOPE int	DmNetError(int fd);
 MODULE_SCOPE void	DmNetClose(int fd);
 MODULE_SCOPE int	DmErrnoIsAgain(void);
+
+/*
+ *----------------------------------------------------------------
+ * TLS (generic/dmTls.c): the contexts of a server's -tls, and each
+ * connection's TLS, which moves bytes with DmNetRecv's and DmNetSend's
+ * results.
+ *----------------------------------------------------------------
+ */
+
+#define DM_TLS_MAX_CERTS 64	/* Certificates of one -tls. */
+#define DM_TLS_USAGE "must be empty, or -certfile FILE -keyfile FILE (up to " \
+	DM_STRINGIFY(DM_TLS_MAX_CERTS) " pairs) with -cafile, -ciphers," \
+	" -ciphersuites and -protocols"
+
+typedef struct DmTlsConfig DmTlsConfig;
+typedef struct DmTls DmTls;
+
+enum {
+    DM_TLS_DONE, DM_TLS_READ, DM_TLS_WRITE, DM_TLS_FAILED
+};
+
+MODULE_SCOPE int	DmTlsConfigNew(Tcl_Interp *interp, Tcl_Obj *value,
+			    DmTlsConfig **configPtr);
+MODULE_SCOPE void	DmTlsConfigFree(DmTlsConfig *tc);
+#ifdef HAVE_OPENSSL
+MODULE_SCOPE DmTls *	DmTlsNew(DmTlsConfig *tc, int fd);
+MODULE_SCOPE void	DmTlsFree(DmTls *tls);
+MODULE_SCOPE void	DmTlsShutdown(DmTls *tls);
+MODULE_SCOPE int	DmTlsHandshake(DmTls *tls);
+MODULE_SCOPE long	DmTlsRecv(DmTls *tls, char *buf, size_t len);
+MODULE_SCOPE long	DmTlsSend(DmTls *tls, const DmBuf *bufs, int count);
+MODULE_SCOPE long	DmTlsSendFile(DmTls *tls, int fileFd,
+			    uint64_t *offsetPtr, size_t count);
+MODULE_SCOPE int	DmTlsPending(DmTls *tls);
+MODULE_SCOPE void	DmTlsInfo(DmTls *tls, const char **protocolPtr,
+			    const char **cipherPtr,
+			    const char **serverNamePtr);
+#else
+/*
+ * Without OpenSSL no server has -tls, so no connection has TLS and none
+ * of these is reached.
+ */
+#   define DmTlsNew(tc, fd)		((DmTls *) NULL)
+#   define DmTlsFree(tls)		((void) 0)
+#   define DmTlsShutdown(tls)		((void) 0)
+#   define DmTlsHandshake(tls)		DM_TLS_FAILED
+#   define DmTlsRecv(tls, buf, len)	(-1L)
+#   define DmTlsSend(tls, bufs, count)	(-1L)
+#   define DmTlsSendFile(tls, fd, offPtr, count) (-1L)
+#   define DmTlsPending(tls)		0
+#   define DmTlsInfo(tls, protocolPtr, cipherPtr, serverNamePtr) \
+	(*(protocolPtr) = *(cipherPtr) = *(serverNamePtr) = "")
+#endif
 MODULE_SCOPE int	DmErrnoIsFdLimit(void);
 
 /*
@@ -355,6 +412,8 @@ typedef struct DmConfig {
     int listings;		/* -listings: DM_LISTINGS_*. */
     int proxyProtocol;		/* -proxyprotocol: a PROXY header first. */
     Tcl_Obj *trustedProxies;	/* -trustedproxies: CIDR ranges, or NULL. */
+    Tcl_Obj *tls;		/* -tls as given, or NULL for none; */
+    int tlsGiven;		/* given to this configure: (re)load it. */
     int maxAge;			/* -maxage: seconds, or -1 for none. */
     Tcl_Obj *headers;		/* -headers: names and values for every
 				 * file reply, or NULL. */
@@ -457,6 +516,7 @@ struct DmServer {
     DmCidr *trusted;		/* -trustedproxies, parsed: numTrusted. */
     int numTrusted;
     int reusePort;		/* -reuseport: the port may be shared. */
+    DmTlsConfig *tls;		/* -tls, made: NULL for plain HTTP. */
     int inheritedFd;		/* -fd: the listening socket was given, or
 				 * -1. */
     int draining;		/* Closed by "close -drain": held requests
@@ -585,6 +645,8 @@ struct DmConn {
 				 * header's client). */
     int sockPeerPort;
     int proxyPending;		/* A PROXY header is yet to come. */
+    DmTls *tls;			/* -tls: the connection's TLS, or NULL; */
+    int tlsShake;		/* its handshake is under way. */
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);
@@ -634,8 +696,9 @@ MODULE_SCOPE int	DmConnQueue(DmConn *conn, const DmRequest *req,
 			    int status, const char *head, size_t headLen,
 			    const char *body, size_t bodyLen, int fileFd,
 			    uint64_t fileOff, uint64_t fileLen);
+MODULE_SCOPE long	DmConnWrite(DmConn *conn, const DmBuf *bufs, int count);
 MODULE_SCOPE int	DmConnDetach(DmConn *conn, char **inPtr,
-			    size_t *inLenPtr);
+			    size_t *inLenPtr, DmTls **tlsPtr);
 MODULE_SCOPE void	DmConnTakeChannel(DmConn *conn, Tcl_Interp *interp,
 			    Tcl_Channel chan, int64_t size, int chunked);
 MODULE_SCOPE void	DmCloseChannelLater(Tcl_Channel chan);

@@ -139,6 +139,7 @@ DmServerConfigure(
     DmField *fields = NULL;
     DmLogFormat *format = NULL;
     DmRoot root, *vhosts = NULL;
+    DmTlsConfig *tls = NULL;
     int which, numVhosts = 0, newRoot = 0, newVhosts = 0, i;
 
     root.fd = -1;
@@ -192,6 +193,11 @@ DmServerConfigure(
 	}
     }
 
+    if (cfg->tlsGiven && cfg->tls != NULL
+	    && DmTlsConfigNew(interp, cfg->tls, &tls) != TCL_OK) {
+	goto failed;
+    }
+
     /*
      * Log files are opened last of what can fail; a failure leaves the
      * rest as it was, but for a log already moved to its new target.
@@ -242,6 +248,16 @@ DmServerConfigure(
 	    DmCacheFlush(srv->vhosts[i].cache);
 	}
     }
+    if (cfg->tlsGiven) {
+	/*
+	 * New connections get the new certificates; those under way keep
+	 * theirs.
+	 */
+
+	DmTlsConfigFree(srv->tls);
+	srv->tls = tls;
+	cfg->tlsGiven = 0;
+    }
     SetErrorPages(srv, cfg->errorPages);
     if (srv->listen.fd >= 0 && cfg->deferAccept != old->deferAccept) {
 	DmNetDeferAccept(srv->listen.fd, cfg->deferAccept);
@@ -269,6 +285,7 @@ DmServerConfigure(
   failed:
     free(fields);
     DmLogFormatFree(format);
+    DmTlsConfigFree(tls);
     if (newRoot) {
 	DmRootClose(&root);
     }
@@ -467,6 +484,7 @@ FreeServer(
     free(srv->scratch);
     free(srv->fields);
     free(srv->trusted);
+    DmTlsConfigFree(srv->tls);
     if (srv->pipeline != NULL) {
 	DmPipelineFree(srv->pipeline);
     }

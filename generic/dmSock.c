@@ -422,12 +422,14 @@ DmErrnoIsFdLimit(void)
 /*
  *----------------------------------------------------------------------
  *
- * DmNetSendFileCopy --
+ * DmSendFileCopy, DmNetSendFileCopy --
  *
- *	Sends file bytes from *offsetPtr by reading them into a buffer, the
- *	way where no zero-copy call applies: as many as the socket takes,
- *	up to count, so a large file costs one wait for each time the socket
- *	fills, not one for each buffer.
+ *	Send file bytes from *offsetPtr by reading them into a buffer, the
+ *	way where no zero-copy call applies: as many as the destination
+ *	takes, up to count, so a large file costs one wait for each time the
+ *	socket fills, not one for each buffer.  DmSendFileCopy writes with
+ *	sendProc (a TLS connection's, dmTls.c); DmNetSendFileCopy to a
+ *	plain socket.
  *
  * Results:
  *	Bytes sent (0 if the file ended early), or -1 with errno set if
@@ -440,8 +442,9 @@ DmErrnoIsFdLimit(void)
  */
 
 long
-DmNetSendFileCopy(
-    int sock,
+DmSendFileCopy(
+    DmSendProc *sendProc,
+    void *dest,
     int fileFd,
     uint64_t *offsetPtr,
     size_t count)
@@ -461,7 +464,7 @@ DmNetSendFileCopy(
 	}
 	b.ptr = buf;
 	b.len = (size_t) n;
-	sent = DmNetSend(sock, &b, 1, 0);
+	sent = sendProc(dest, &b, 1);
 	if (sent <= 0) {
 	    return total > 0 ? (long) total : sent;
 	}
@@ -472,4 +475,24 @@ DmNetSendFileCopy(
 	}
     }
     return (long) total;
+}
+
+static long
+NetSendProc(
+    void *dest,
+    const DmBuf *bufs,
+    int count)
+{
+    return DmNetSend(PTR2INT(dest), bufs, count, 0);
+}
+
+long
+DmNetSendFileCopy(
+    int sock,
+    int fileFd,
+    uint64_t *offsetPtr,
+    size_t count)
+{
+    return DmSendFileCopy(NetSendProc, INT2PTR(sock), fileFd, offsetPtr,
+	    count);
 }

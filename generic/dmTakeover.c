@@ -31,6 +31,9 @@ typedef struct Takeover {
     Tcl_Channel chan;
     DmWatch watch;		/* The socket in the event set. */
     int fd;
+    DmTls *tls;			/* The connection's TLS, or NULL. */
+    Tcl_TimerToken pending;	/* Reports input that waits in the TLS
+				 * layer, which the event set cannot see. */
 } Takeover;
 
 static Tcl_DriverInputProc	TakeoverInput;
@@ -87,7 +90,8 @@ TakeoverInput(
     int *errorCodePtr)
 {
     Takeover *t = instanceData;
-    long n = DmNetRecv(t->fd, buf, (size_t) toRead);
+    long n = (t->tls != NULL) ? DmTlsRecv(t->tls, buf, (size_t) toRead)
+	    : DmNetRecv(t->fd, buf, (size_t) toRead);
 
     if (n < 0) {
 	*errorCodePtr = Tcl_GetErrno();
@@ -109,7 +113,8 @@ TakeoverOutput(
 
     b.ptr = buf;
     b.len = (size_t) toWrite;
-    n = DmNetSend(t->fd, &b, 1, 0);
+    n = (t->tls != NULL) ? DmTlsSend(t->tls, &b, 1)
+	    : DmNetSend(t->fd, &b, 1, 0);
     if (n < 0) {
 	*errorCodePtr = Tcl_GetErrno();
 	return -1;
@@ -200,11 +205,12 @@ TakeoverGetOption(
 /*
  *----------------------------------------------------------------------
  *
- * TakeoverEvent, TakeoverWatch --
+ * TakeoverEvent, TakeoverPending, TakeoverWatch --
  *
- *	The event set reports the socket ready: Tcl's channel layer is told,
- *	which runs fileevent scripts.  TakeoverWatch is how that layer says
- *	which events it wants.
+ *	The event set reports the socket ready, or a timer input waiting in
+ *	the TLS layer: Tcl's channel layer is told, which runs fileevent
+ *	scripts.  TakeoverWatch is how that layer says which events it
+ *	wants.
  *
  * Results:
  *	None.
@@ -227,6 +233,16 @@ TakeoverEvent(
 }
 
 static void
+TakeoverPending(
+    void *clientData)
+{
+    Takeover *t = clientData;
+
+    t->pending = NULL;
+    Tcl_NotifyChannel(t->chan, TCL_READABLE);
+}
+
+static void
 TakeoverWatch(
     void *instanceData,
     int mask)
@@ -235,6 +251,14 @@ TakeoverWatch(
 
     DmWatchSet(&t->watch, ((mask & TCL_READABLE) ? DM_READABLE : 0)
 	    | ((mask & TCL_WRITABLE) ? DM_WRITABLE : 0));
+    if ((mask & TCL_READABLE) && t->tls != NULL && DmTlsPending(t->tls)) {
+	if (t->pending == NULL) {
+	    t->pending = Tcl_CreateTimerHandler(0, TakeoverPending, t);
+	}
+    } else if (t->pending != NULL) {
+	Tcl_DeleteTimerHandler(t->pending);
+	t->pending = NULL;
+    }
 }
 
 /*
@@ -291,10 +315,19 @@ TakeoverClose(
 	return 0;
     }
     if (flags & TCL_CLOSE_WRITE) {
+	if (t->tls != NULL) {
+	    DmTlsShutdown(t->tls);
+	}
 	DmNetShutdownWrite(t->fd);
 	return 0;
     }
     DmWatchStop(&t->watch);
+    if (t->pending != NULL) {
+	Tcl_DeleteTimerHandler(t->pending);
+    }
+    if (t->tls != NULL) {
+	DmTlsFree(t->tls);
+    }
     DmNetClose(t->fd);
     DmRetire(TakeoverFree, t);
     return 0;
@@ -361,7 +394,8 @@ DmTakeover(
     Takeover *t = (Takeover *) Tcl_Alloc(sizeof(Takeover));
     int code;
 
-    t->fd = DmConnDetach(conn, &pending, &pendingLen);
+    t->fd = DmConnDetach(conn, &pending, &pendingLen, &t->tls);
+    t->pending = NULL;
     snprintf(name, sizeof(name), "dmsock%u", ++counter);
     t->chan = Tcl_CreateChannel(&takeoverType, name, t,
 	    TCL_READABLE | TCL_WRITABLE);

@@ -53,13 +53,14 @@ struct DmExchange {
 enum {
     KEY_METHOD, KEY_PATH, KEY_TARGET, KEY_QUERY, KEY_VERSION, KEY_HEADERS,
     KEY_PEER, KEY_PORT, KEY_PARAMS, KEY_ID, KEY_HOST, KEY_ROOT, KEY_BODY,
-    KEY_BODYFILE, KEY_STATUS, KEY_FILE, KEY_CHANNEL, KEY_SIZE, KEY_COUNT
+    KEY_BODYFILE, KEY_STATUS, KEY_FILE, KEY_CHANNEL, KEY_SIZE, KEY_SCHEME,
+    KEY_TLS, KEY_COUNT
 };
 
 static const char *const keyNames[KEY_COUNT] = {
     "method", "path", "target", "query", "version", "headers", "peer",
     "port", "params", "id", "host", "root", "body", "bodyfile", "status",
-    "file", "channel", "size"
+    "file", "channel", "size", "scheme", "tls"
 };
 
 typedef struct ThreadData {
@@ -476,7 +477,7 @@ BuildRequest(
 {
     ThreadData *tsdPtr = GetThreadData();
     Tcl_Obj *const *keys = tsdPtr->keys;
-    Tcl_Obj *kv[28];
+    Tcl_Obj *kv[30];
     const char *h = req->host.ptr, *colon;
     size_t hostLen = h ? req->host.len : 0;
     int n = 0;
@@ -513,6 +514,20 @@ BuildRequest(
     PUT(KEY_HOST, LowerObj(h ? h : "", hostLen));
     PUT(KEY_ROOT, DmRootFor(conn->srv, req)->path);
     PUT(KEY_BODY, Tcl_NewObj());
+    PUT(KEY_SCHEME, Tcl_NewStringObj(conn->tls ? "https" : "http", -1));
+    if (conn->tls != NULL) {
+	const char *protocol, *cipher, *serverName;
+	Tcl_Obj *info[6];
+
+	DmTlsInfo(conn->tls, &protocol, &cipher, &serverName);
+	info[0] = Tcl_NewStringObj("protocol", -1);
+	info[1] = Tcl_NewStringObj(protocol, -1);
+	info[2] = Tcl_NewStringObj("cipher", -1);
+	info[3] = Tcl_NewStringObj(cipher, -1);
+	info[4] = Tcl_NewStringObj("servername", -1);
+	info[5] = Tcl_NewStringObj(serverName, -1);
+	PUT(KEY_TLS, Tcl_NewListObj(6, info));
+    }
 #undef PUT
     return Tcl_NewListObj(n, kv);
 }

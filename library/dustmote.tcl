@@ -13,7 +13,7 @@
 # See the file "LICENSE" for terms of use.
 
 namespace eval ::dustmote {
-    namespace export serve pump mimetype onsignal setuser main url \
+    namespace export serve pump mimetype onsignal setuser main url tohttps \
 	    formdata basicauth add-handler
 }
 

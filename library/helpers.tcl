@@ -1,8 +1,9 @@
 # helpers.tcl --
 #
 #	Helpers for applications and their handlers: the URL of a server,
-#	form data of a request, a password check for a folder, and
-#	add-handler, the route form of Tclssg's DustMote.
+#	a redirect of plain HTTP to HTTPS, form data of a request, a
+#	password check for a folder, and add-handler, the route form of
+#	Tclssg's DustMote.
 #
 # Copyright (c) 2026 the dustmote developers.
 # See the file "LICENSE" for terms of use.
@@ -15,9 +16,9 @@
 #	server	A handle returned by dustmote::serve.
 #
 # Results:
-#	"http://ADDR:PORT/"; a wildcard address is shown as 127.0.0.1, which
-#	is where a local browser finds it (the all-addresses socket takes
-#	IPv4 too).
+#	"http://ADDR:PORT/" ("https" with -tls); a wildcard address is shown
+#	as 127.0.0.1, which is where a local browser finds it (the
+#	all-addresses socket takes IPv4 too).
 
 proc ::dustmote::url {server} {
     set addr [$server cget -myaddr]
@@ -29,8 +30,45 @@ proc ::dustmote::url {server} {
 	    }
 	}
     }
-    return "http://$addr:[$server cget -port]/"
+    set scheme [expr {[$server cget -tls] eq "" ? "http" : "https"}]
+    return "$scheme://$addr:[$server cget -port]/"
 }
+
+# dustmote::tohttps --
+#
+#	Makes a plain server send every request to HTTPS: GET and HEAD get
+#	301, other methods 308 (which keeps the method and body), to the
+#	same host and target on PORT (443 is left out of the URL).
+#
+# Arguments:
+#	server	A handle returned by dustmote::serve, usually on port 80.
+#	port	The HTTPS server's port.
+#
+# Results:
+#	None; the route "/*" of the server answers from now on.
+
+proc ::dustmote::tohttps {server {port 443}} {
+    if {![string is integer -strict $port] || $port < 1 || $port > 65535} {
+	return -code error -errorcode [list DUSTMOTE VALUE port] \
+		"bad port \"$port\": must be an integer from 1 to 65535"
+    }
+    $server route /* [list ::dustmote::ToHttps $server $port]
+}
+
+proc ::dustmote::ToHttps {server port request} {
+    set host [dict get $request host]
+    if {$host eq ""} {
+	# HTTP/1.0 without Host: the address the server is reached at.
+	regexp {^https?://(.*):[0-9]+/$} [url $server] -> host
+    }
+    if {$port != 443} {
+	append host :$port
+    }
+    set status [expr {[dict get $request method] in {GET HEAD} ? 301 : 308}]
+    list status $status headers \
+	    [list Location https://$host[dict get $request target]]
+}
+
 # dustmote::formdata --
 #
 #	The fields of a form a request posted: an

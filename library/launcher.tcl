@@ -35,7 +35,8 @@ namespace eval ::dustmote {
 #	for -help), 1 when the server cannot start or the configuration
 #	script fails, 2 for a usage error.  SIGINT stops at once; SIGTERM
 #	stops accepting and lets the replies in flight finish, for -drain
-#	milliseconds at most.  SIGHUP reopens the log files.  With workers,
+#	milliseconds at most.  SIGHUP reopens the log files and reloads the
+#	-tls certificates.  With workers,
 #	each signal is passed on to them.
 
 proc ::dustmote::main {argv} {
@@ -290,17 +291,27 @@ proc ::dustmote::StopWorkers {ms} {
     set Workers {}
 }
 
-# dustmote::Reopen --
+# dustmote::Reopen, dustmote::Reload --
 #
-#	SIGHUP: reopens this process's log files and has the workers reopen
-#	theirs.
+#	SIGHUP: Reopen has this process and its workers Reload: reopen the
+#	log files and read the -tls certificates and keys again (new
+#	connections get them; a file that cannot be used leaves the old ones
+#	in place, with a message on stderr).
 #
 # Results:
 #	None.
 
 proc ::dustmote::Reopen {server} {
-    $server reopenlog
+    Reload $server
     Tell reopen
+}
+
+proc ::dustmote::Reload {server} {
+    $server reopenlog
+    set tls [$server cget -tls]
+    if {$tls ne "" && [catch {$server configure -tls $tls} msg]} {
+	puts stderr "dustmote: certificates not reloaded: $msg"
+    }
 }
 
 # dustmote::Control --
@@ -318,7 +329,7 @@ proc ::dustmote::Control {server} {
 		set ::dustmote::stop $word
 	    }
 	    reopen {
-		$server reopenlog
+		Reload $server
 	    }
 	}
     }

@@ -74,6 +74,17 @@ proc dm::tool {args} {
     return $args
 }
 
+# dm::built --
+#
+#	Whether configure defined MACRO for this build (found a library).
+
+proc dm::built {macro} {
+    if {[catch {dm::readfile [file join [dm::builddir] Makefile]} mk]} {
+	return 0
+    }
+    return [regexp -line "^DEFS\[ \t\]*=.*-D$macro=1" $mk]
+}
+
 # dm::readtext --
 #
 #	The text of a file with CRLF line ends read as LF: a log channel the

@@ -122,29 +122,31 @@ DmNetAcceptRaw(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetRecv --
+ * DmNetRead --
  *
- *	Reads what the socket has, up to len bytes.
+ *	Reads what the socket has, up to len bytes; with peek set, leaves
+ *	it there (DmNetRecv is the ordinary read).
  *
  * Results:
  *	Bytes read, 0 at end of stream, -1 with errno set.
  *
  * Side effects:
- *	Consumes socket input.
+ *	Consumes socket input unless peeking.
  *
  *----------------------------------------------------------------------
  */
 
 long
-DmNetRecv(
+DmNetRead(
     int fd,
     char *buf,
-    size_t len)
+    size_t len,
+    int peek)
 {
     long n;
 
     do {
-	n = recv(fd, buf, len, 0);
+	n = recv(fd, buf, len, peek ? MSG_PEEK : 0);
     } while (n < 0 && errno == EINTR);
     return n;
 }

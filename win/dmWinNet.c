@@ -215,13 +215,14 @@ DmNetAcceptRaw(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetRecv, DmNetSend --
+ * DmNetRead, DmNetSend --
  *
- *	Read what a socket has, and send up to four buffers in one call.
- *	Windows has no MSG_MORE: "more" is a hint it cannot take.
+ *	Read what a socket has (with peek set, leaving it there), and send
+ *	up to four buffers in one call.  Windows has no MSG_MORE: "more" is
+ *	a hint it cannot take.
  *
  * Results:
- *	Bytes moved (DmNetRecv: 0 at the end of input), or -1 with errno
+ *	Bytes moved (DmNetRead: 0 at the end of input), or -1 with errno
  *	set.
  *
  * Side effects:
@@ -231,12 +232,14 @@ DmNetAcceptRaw(
  */
 
 long
-DmNetRecv(
+DmNetRead(
     int fd,
     char *buf,
-    size_t len)
+    size_t len,
+    int peek)
 {
-    int n = recv(DM_SOCKET(fd), buf, len > INT_MAX ? INT_MAX : (int) len, 0);
+    int n = recv(DM_SOCKET(fd), buf, len > INT_MAX ? INT_MAX : (int) len,
+	    peek ? MSG_PEEK : 0);
 
     return (n == SOCKET_ERROR) ? DmNetFailed() : n;
 }

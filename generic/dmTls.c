@@ -1,0 +1,897 @@
+/*
+ * dmTls.c --
+ *
+ *	TLS with OpenSSL (3.0 or later) for servers configured with -tls:
+ *	the contexts made from the option's value (one per certificate, the
+ *	first the default, the others chosen by the name the client asks
+ *	for), and each connection's reads and writes through OpenSSL on its
+ *	non-blocking socket.  Only TLS 1.2 and 1.3, no renegotiation, ALPN
+ *	"http/1.1", session tickets whose keys change every hour, no session
+ *	cache.
+ *
+ *	A connection's SSL object is the DmTls pointer itself.  Records are
+ *	read without read-ahead and into room for a whole record, so
+ *	OpenSSL never holds input that the event set cannot see (the
+ *	channel of a takeover, whose reads Tcl sizes, asks DmTlsPending).
+ *
+ * Copyright (c) 2026 the dustmote developers.
+ * See the file "LICENSE" for terms of use.
+ */
+
+#include "dmInt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_OPENSSL
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#define TICKET_ROTATE	3600	/* Seconds a ticket key encrypts for; it
+				 * decrypts for as long again. */
+#define MAX_CERTS	DM_TLS_MAX_CERTS
+
+typedef struct TicketKey {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    int64_t made;		/* When (seconds), 0 for an empty slot. */
+} TicketKey;
+
+struct DmTlsConfig {
+    int refs;			/* The server's, and one per connection:
+				 * the contexts' callbacks use this. */
+    int numCerts;
+    SSL_CTX *ctx[MAX_CERTS];	/* By certificate; ctx[0] the default. */
+    X509 *cert[MAX_CERTS];	/* Their leaf certificates (borrowed). */
+    TicketKey keys[2];		/* The current ticket key and the one
+				 * before it. */
+};
+
+/*
+ * The parts of -tls, in Tcl_GetIndexFromObj's order.
+ */
+
+static const char *const tlsOptions[] = {
+    "-cafile", "-certfile", "-ciphers", "-ciphersuites", "-keyfile",
+    "-protocols", NULL
+};
+enum {
+    TLS_CAFILE, TLS_CERTFILE, TLS_CIPHERS, TLS_CIPHERSUITES, TLS_KEYFILE,
+    TLS_PROTOCOLS
+};
+
+static int	ConfigIndex = -1;	/* SSL_CTX ex_data: the DmTlsConfig. */
+static Tcl_Mutex indexMutex;
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TlsError --
+ *
+ *	Leaves an error about -tls in the interpreter, with OpenSSL's
+ *	reason for the last failure when there is one.
+ *
+ * Results:
+ *	TCL_ERROR.
+ *
+ * Side effects:
+ *	Sets the result and -errorcode {DUSTMOTE TLS what}; empties
+ *	OpenSSL's error queue.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+TlsError(
+    Tcl_Interp *interp,
+    const char *what,
+    const char *message,
+    const char *subject)
+{
+    unsigned long e = ERR_peek_last_error();
+    char reason[256];
+
+    reason[0] = '\0';
+    if (e != 0) {
+	ERR_error_string_n(e, reason, sizeof(reason));
+    }
+    ERR_clear_error();
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("-tls: %s%s%s%s%s", message,
+	    subject ? " " : "", subject ? subject : "", reason[0] ? ": " : "",
+	    reason));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "TLS", what, NULL);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * AlpnSelect --
+ *
+ *	Picks the application protocol: HTTP/1.1 is all this server
+ *	speaks, so a client that offers protocols but not it is refused
+ *	with the no_application_protocol alert (RFC 7301, 3.2).
+ *
+ * Results:
+ *	SSL_TLSEXT_ERR_OK or SSL_TLSEXT_ERR_ALERT_FATAL.
+ *
+ * Side effects:
+ *	Sets *out and *outLen.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+AlpnSelect(
+    TCL_UNUSED(SSL *),
+    const unsigned char **out,
+    unsigned char *outLen,
+    const unsigned char *in,
+    unsigned int inLen,
+    TCL_UNUSED(void *))
+{
+    static const unsigned char http11[] = "\x08http/1.1";
+    unsigned char *selected;
+
+    if (SSL_select_next_proto(&selected, outLen, http11, sizeof(http11) - 1,
+	    in, inLen) != OPENSSL_NPN_NEGOTIATED) {
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SniSelect --
+ *
+ *	Picks the certificate for the server name the client asked for: the
+ *	first whose names (with wildcards) cover it; the first of all when
+ *	none does or none was asked for, as nginx's default server.
+ *
+ * Results:
+ *	SSL_TLSEXT_ERR_OK.
+ *
+ * Side effects:
+ *	May move the connection to another certificate's context.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SniSelect(
+    SSL *ssl,
+    TCL_UNUSED(int *),
+    void *arg)
+{
+    DmTlsConfig *tc = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    int i;
+
+    if (name == NULL) {
+	return SSL_TLSEXT_ERR_OK;
+    }
+    for (i = 0; i < tc->numCerts; i++) {
+	if (X509_check_host(tc->cert[i], name, 0, 0, NULL) == 1) {
+	    if (i > 0) {
+		SSL_set_SSL_CTX(ssl, tc->ctx[i]);
+	    }
+	    break;
+	}
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TicketKeys --
+ *
+ *	Encrypts and decrypts session tickets with keys of our own, so that
+ *	they change: a key encrypts for TICKET_ROTATE seconds and decrypts
+ *	for twice that (tickets of the key before the current one are
+ *	renewed), and a session lasts TICKET_ROTATE seconds.  OpenSSL's own
+ *	key would last as long as the server.
+ *
+ * Results:
+ *	1 (ticket made, or good), 2 (good, but renew it), 0 (unknown key:
+ *	a full handshake), -1 (error).
+ *
+ * Side effects:
+ *	May make a new key.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+TicketKeys(
+    SSL *ssl,
+    unsigned char *keyName,
+    unsigned char *iv,
+    EVP_CIPHER_CTX *cipher,
+    EVP_MAC_CTX *mac,
+    int encrypt)
+{
+    DmTlsConfig *tc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ConfigIndex);
+    int64_t now = DmNowMs() / 1000;
+    TicketKey *key = NULL;
+    OSSL_PARAM params[3];
+    int result = 1, i;
+
+    if (encrypt) {
+	if (tc->keys[0].made == 0 || now - tc->keys[0].made >= TICKET_ROTATE
+		|| now < tc->keys[0].made) {
+	    tc->keys[1] = tc->keys[0];
+	    if (RAND_bytes(tc->keys[0].name, 16) <= 0
+		    || RAND_bytes(tc->keys[0].aes, 32) <= 0
+		    || RAND_bytes(tc->keys[0].hmac, 32) <= 0) {
+		tc->keys[0].made = 0;
+		return -1;
+	    }
+	    tc->keys[0].made = now;
+	}
+	key = &tc->keys[0];
+	if (RAND_bytes(iv, 16) <= 0) {
+	    return -1;
+	}
+	memcpy(keyName, key->name, 16);
+	if (!EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+		iv)) {
+	    return -1;
+	}
+    } else {
+	for (i = 0; i < 2; i++) {
+	    if (tc->keys[i].made != 0
+		    && now - tc->keys[i].made < 2 * TICKET_ROTATE
+		    && memcmp(keyName, tc->keys[i].name, 16) == 0) {
+		key = &tc->keys[i];
+		result = (i == 0) ? 1 : 2;
+		break;
+	    }
+	}
+	if (key == NULL) {
+	    return 0;
+	}
+	if (!EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+		iv)) {
+	    return -1;
+	}
+    }
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    key->hmac, sizeof(key->hmac));
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *) "SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(mac, params) ? result : -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NewContext --
+ *
+ *	Makes the context for one certificate: its chain and key, checked
+ *	against each other and against the clock, and the settings every
+ *	context of the server shares.
+ *
+ * Results:
+ *	The context, or NULL with an error in the interpreter.
+ *
+ * Side effects:
+ *	Reads the files.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static SSL_CTX *
+NewContext(
+    Tcl_Interp *interp,
+    DmTlsConfig *tc,
+    Tcl_Obj *certFile,
+    Tcl_Obj *keyFile,
+    Tcl_Obj *const parts[])
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *cert = Tcl_GetString(certFile);
+    const char *key = Tcl_GetString(keyFile);
+    X509 *x;
+    int minVersion = TLS1_2_VERSION, maxVersion = TLS1_3_VERSION;
+
+    if (ctx == NULL) {
+	TlsError(interp, "CONTEXT", "cannot make a TLS context", NULL);
+	return NULL;
+    }
+    SSL_CTX_set_ex_data(ctx, ConfigIndex, tc);
+    if (parts[TLS_PROTOCOLS] != NULL) {
+	Tcl_Obj **v;
+	Tcl_Size n, i;
+	int has12 = 0, has13 = 0;
+
+	Tcl_ListObjGetElements(NULL, parts[TLS_PROTOCOLS], &n, &v);
+	for (i = 0; i < n; i++) {
+	    if (strcmp(Tcl_GetString(v[i]), "tls1.2") == 0) {
+		has12 = 1;
+	    } else {
+		has13 = 1;		/* Checked by DmTlsConfigNew. */
+	    }
+	}
+	minVersion = has12 ? TLS1_2_VERSION : TLS1_3_VERSION;
+	maxVersion = has13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+    }
+    SSL_CTX_set_min_proto_version(ctx, minVersion);
+    SSL_CTX_set_max_proto_version(ctx, maxVersion);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
+	    | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION
+	    | SSL_OP_ENABLE_KTLS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS
+	    | SSL_MODE_ENABLE_PARTIAL_WRITE
+	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_timeout(ctx, TICKET_ROTATE);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, TicketKeys);
+    SSL_CTX_set_alpn_select_cb(ctx, AlpnSelect, NULL);
+    SSL_CTX_set_tlsext_servername_callback(ctx, SniSelect);
+    SSL_CTX_set_tlsext_servername_arg(ctx, tc);
+    if (parts[TLS_CIPHERS] != NULL && !SSL_CTX_set_cipher_list(ctx,
+	    Tcl_GetString(parts[TLS_CIPHERS]))) {
+	TlsError(interp, "CIPHERS", "no usable cipher in -ciphers", NULL);
+	goto failed;
+    }
+    if (parts[TLS_CIPHERSUITES] != NULL && !SSL_CTX_set_ciphersuites(ctx,
+	    Tcl_GetString(parts[TLS_CIPHERSUITES]))) {
+	TlsError(interp, "CIPHERS", "no usable cipher suite in"
+		" -ciphersuites", NULL);
+	goto failed;
+    }
+    if (!SSL_CTX_use_certificate_chain_file(ctx, cert)) {
+	TlsError(interp, "CERTFILE", "cannot use certificate file", cert);
+	goto failed;
+    }
+    if (!SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM)) {
+	TlsError(interp, "KEYFILE", "cannot use key file", key);
+	goto failed;
+    }
+    if (!SSL_CTX_check_private_key(ctx)) {
+	TlsError(interp, "KEYFILE", "the key does not match the certificate"
+		" of", cert);
+	goto failed;
+    }
+    x = SSL_CTX_get0_certificate(ctx);
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
+	TlsError(interp, "EXPIRED", "the certificate has expired:", cert);
+	goto failed;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+	TlsError(interp, "NOTYETVALID", "the certificate is not valid yet:",
+		cert);
+	goto failed;
+    }
+    if (parts[TLS_CAFILE] != NULL) {
+	const char *ca = Tcl_GetString(parts[TLS_CAFILE]);
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
+
+	if (names == NULL || !SSL_CTX_load_verify_locations(ctx, ca, NULL)) {
+	    sk_X509_NAME_pop_free(names, X509_NAME_free);
+	    TlsError(interp, "CAFILE", "cannot use CA file", ca);
+	    goto failed;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER
+		| SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    tc->cert[tc->numCerts] = x;
+    return ctx;
+
+  failed:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsConfigNew, DmTlsConfigFree --
+ *
+ *	Make the contexts of a -tls value: "-certfile F -keyfile F" pairs
+ *	(one or more, the first the default) and the options they share:
+ *	-cafile (client certificates are then required and checked),
+ *	-ciphers (TLS 1.2), -ciphersuites (TLS 1.3), -protocols (a list of
+ *	tls1.2 and tls1.3).  An empty value is no TLS.  Free drops the
+ *	server's reference; connections that use them keep them until they
+ *	end.
+ *
+ * Results:
+ *	TCL_OK with *configPtr set (NULL for an empty value), or TCL_ERROR
+ *	with a message and -errorcode {DUSTMOTE TLS what} or {DUSTMOTE
+ *	VALUE -tls}.
+ *
+ * Side effects:
+ *	Reads the certificate and key files.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmTlsConfigNew(
+    Tcl_Interp *interp,
+    Tcl_Obj *value,
+    DmTlsConfig **configPtr)
+{
+    Tcl_Obj **v, *parts[TLS_PROTOCOLS + 1];
+    Tcl_Obj *certs[MAX_CERTS], *keys[MAX_CERTS];
+    Tcl_Size n, i;
+    int numCerts = 0, numKeys = 0, which;
+    DmTlsConfig *tc;
+
+    *configPtr = NULL;
+    if (Tcl_ListObjGetElements(NULL, value, &n, &v) != TCL_OK || n % 2) {
+	goto badValue;
+    }
+    if (n == 0) {
+	return TCL_OK;
+    }
+    memset(parts, 0, sizeof(parts));
+    for (i = 0; i < n; i += 2) {
+	if (Tcl_GetIndexFromObj(interp, v[i], tlsOptions, "-tls option", 0,
+		&which) != TCL_OK) {
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-tls", NULL);
+	    return TCL_ERROR;
+	}
+	if (which == TLS_CERTFILE || which == TLS_KEYFILE) {
+	    if ((which == TLS_CERTFILE ? numCerts : numKeys) == MAX_CERTS) {
+		goto badValue;
+	    }
+	    if (which == TLS_CERTFILE) {
+		certs[numCerts++] = v[i + 1];
+	    } else {
+		keys[numKeys++] = v[i + 1];
+	    }
+	} else {
+	    parts[which] = v[i + 1];
+	}
+    }
+    if (numCerts == 0 || numCerts != numKeys) {
+	goto badValue;
+    }
+    if (parts[TLS_PROTOCOLS] != NULL) {
+	Tcl_Size np;
+
+	if (Tcl_ListObjGetElements(NULL, parts[TLS_PROTOCOLS], &np, &v)
+		!= TCL_OK || np == 0) {
+	    goto badProtocols;
+	}
+	for (i = 0; i < np; i++) {
+	    const char *p = Tcl_GetString(v[i]);
+
+	    if (strcmp(p, "tls1.2") != 0 && strcmp(p, "tls1.3") != 0) {
+		goto badProtocols;
+	    }
+	}
+    }
+
+    Tcl_MutexLock(&indexMutex);
+    if (ConfigIndex < 0) {
+	ConfigIndex = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    }
+    Tcl_MutexUnlock(&indexMutex);
+    tc = calloc(1, sizeof(DmTlsConfig));
+    if (tc == NULL) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "NOMEM", NULL);
+	return TCL_ERROR;
+    }
+    ERR_clear_error();
+    for (i = 0; i < numCerts; i++) {
+	tc->ctx[i] = NewContext(interp, tc, certs[i], keys[i], parts);
+	if (tc->ctx[i] == NULL) {
+	    DmTlsConfigFree(tc);
+	    return TCL_ERROR;
+	}
+	tc->numCerts++;
+    }
+    tc->refs = 1;
+    *configPtr = tc;
+    return TCL_OK;
+
+  badProtocols:
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for -tls:"
+	    " -protocols must be a list of tls1.2 and tls1.3",
+	    Tcl_GetString(value)));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-tls", NULL);
+    return TCL_ERROR;
+
+  badValue:
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for -tls: %s",
+	    Tcl_GetString(value), DM_TLS_USAGE));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-tls", NULL);
+    return TCL_ERROR;
+}
+
+void
+DmTlsConfigFree(
+    DmTlsConfig *tc)
+{
+    int i;
+
+    if (tc == NULL || --tc->refs > 0) {
+	return;
+    }
+    for (i = 0; i < tc->numCerts; i++) {
+	SSL_CTX_free(tc->ctx[i]);
+    }
+    OPENSSL_cleanse(tc->keys, sizeof(tc->keys));
+    free(tc);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsNew, DmTlsFree --
+ *
+ *	Begin TLS on an accepted socket, as the server; end it, saying
+ *	close_notify first if the handshake was done and nothing went
+ *	wrong (the socket is not waited for).
+ *
+ * Results:
+ *	DmTlsNew: the connection's TLS, or NULL if memory ran out.
+ *
+ * Side effects:
+ *	Allocates, frees.
+ *
+ *----------------------------------------------------------------------
+ */
+
+DmTls *
+DmTlsNew(
+    DmTlsConfig *tc,
+    int fd)
+{
+    SSL *ssl = SSL_new(tc->ctx[0]);
+
+    if (ssl == NULL) {
+	return NULL;
+    }
+    if (!SSL_set_fd(ssl, fd)) {
+	SSL_free(ssl);
+	return NULL;
+    }
+    SSL_set_accept_state(ssl);
+    tc->refs++;
+    return (DmTls *) ssl;
+}
+
+void
+DmTlsFree(
+    DmTls *tls)
+{
+    SSL *ssl = (SSL *) tls;
+    DmTlsConfig *tc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	    ConfigIndex);
+
+    DmTlsShutdown(tls);
+    SSL_free(ssl);
+    DmTlsConfigFree(tc);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsShutdown --
+ *
+ *	Says close_notify once, if the handshake was done and the
+ *	connection had no error (the socket is not waited for).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May write to the socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmTlsShutdown(
+    DmTls *tls)
+{
+    SSL *ssl = (SSL *) tls;
+
+    if (SSL_is_init_finished(ssl)
+	    && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN)) {
+	SSL_shutdown(ssl);
+    }
+    ERR_clear_error();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Outcome --
+ *
+ *	Turns the result of an OpenSSL call on a non-blocking socket into
+ *	ours.
+ *
+ * Results:
+ *	The count, or 0 at the end of the peer's data, or -1 with errno set:
+ *	EAGAIN when the socket is to be waited for (*wantsWritePtr says for
+ *	writing), ECONNRESET after a TLS error.
+ *
+ * Side effects:
+ *	Empties OpenSSL's error queue.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+Outcome(
+    SSL *ssl,
+    int r,
+    int *wantsWritePtr)
+{
+    int err;
+
+    if (r > 0) {
+	return r;
+    }
+    err = SSL_get_error(ssl, r);
+    ERR_clear_error();
+    switch (err) {
+    case SSL_ERROR_WANT_WRITE:
+	if (wantsWritePtr != NULL) {
+	    *wantsWritePtr = 1;
+	}
+	/* FALLTHRU */
+    case SSL_ERROR_WANT_READ:
+	Tcl_SetErrno(EAGAIN);
+	return -1;
+    case SSL_ERROR_ZERO_RETURN:
+	return 0;			/* close_notify. */
+    case SSL_ERROR_SYSCALL:
+	if (r == 0 || errno == 0) {
+	    return 0;			/* The peer closed without a word. */
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+	    errno = ECONNRESET;		/* Not a retry OpenSSL asked for. */
+	}
+	Tcl_SetErrno(errno);
+	return -1;
+    default:
+	SSL_set_quiet_shutdown(ssl, 1);	/* No close_notify after this. */
+	Tcl_SetErrno(ECONNRESET);
+	return -1;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsHandshake --
+ *
+ *	Goes on with the handshake.
+ *
+ * Results:
+ *	DM_TLS_DONE, DM_TLS_READ or DM_TLS_WRITE (wait for the socket), or
+ *	DM_TLS_FAILED.
+ *
+ * Side effects:
+ *	Reads and writes the socket.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmTlsHandshake(
+    DmTls *tls)
+{
+    SSL *ssl = (SSL *) tls;
+    int wantsWrite = 0;
+    long r = Outcome(ssl, SSL_do_handshake(ssl), &wantsWrite);
+
+    if (r > 0) {
+	return DM_TLS_DONE;
+    }
+    if (r < 0 && DmErrnoIsAgain()) {
+	return wantsWrite ? DM_TLS_WRITE : DM_TLS_READ;
+    }
+    return DM_TLS_FAILED;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsRecv, DmTlsSend, DmTlsSendFile --
+ *
+ *	Move bytes through TLS, with DmNetRecv's and DmNetSend's results.
+ *	A receive given room for a whole record (16 KiB) reads at most one;
+ *	with less, what is left of it waits in OpenSSL (DmTlsPending).  A
+ *	send takes the buffers as one stream, in records of up to 16 KiB
+ *	(small buffers are gathered into one record first): a send that has
+ *	to wait must be made again with at least the same bytes, as the
+ *	connection's pending output and file offset ensure.  File bytes are
+ *	sent by the kernel (kTLS) where it does TLS, else read and
+ *	encrypted.
+ *
+ * Results:
+ *	Bytes moved, 0 at the end of input, or -1 with errno set.
+ *
+ * Side effects:
+ *	As named.
+ *
+ *----------------------------------------------------------------------
+ */
+
+long
+DmTlsRecv(
+    DmTls *tls,
+    char *buf,
+    size_t len)
+{
+    SSL *ssl = (SSL *) tls;
+
+    if (len > INT_MAX) {
+	len = INT_MAX;
+    }
+    return Outcome(ssl, SSL_read(ssl, buf, (int) len), NULL);
+}
+
+long
+DmTlsSend(
+    DmTls *tls,
+    const DmBuf *bufs,
+    int count)
+{
+    SSL *ssl = (SSL *) tls;
+    const char *ptr = bufs[0].ptr;
+    size_t len = bufs[0].len;
+    char gather[16384];
+    int i;
+
+    if (count > 1 && len < sizeof(gather)) {
+	/*
+	 * A head and a small body: one record, not two.
+	 */
+
+	if (len > 0) {
+	    memcpy(gather, ptr, len);
+	}
+	for (i = 1; i < count && len < sizeof(gather); i++) {
+	    size_t take = bufs[i].len;
+
+	    if (take > sizeof(gather) - len) {
+		take = sizeof(gather) - len;
+	    }
+	    if (take > 0) {
+		memcpy(gather + len, bufs[i].ptr, take);
+		len += take;
+	    }
+	}
+	ptr = gather;
+    }
+    if (len == 0) {
+	for (i = 1; i < count && bufs[i].len == 0; i++) {
+	    /* Empty buffers before the first with bytes. */
+	}
+	if (i == count) {
+	    return 0;
+	}
+	ptr = bufs[i].ptr;
+	len = bufs[i].len;
+    }
+    if (len > INT_MAX) {
+	len = INT_MAX;
+    }
+    return Outcome(ssl, SSL_write(ssl, ptr, (int) len), NULL);
+}
+
+static long
+TlsSendProc(
+    void *dest,
+    const DmBuf *bufs,
+    int count)
+{
+    return DmTlsSend((DmTls *) dest, bufs, count);
+}
+
+long
+DmTlsSendFile(
+    DmTls *tls,
+    int fileFd,
+    uint64_t *offsetPtr,
+    size_t count)
+{
+    SSL *ssl = (SSL *) tls;
+
+    if (BIO_get_ktls_send(SSL_get_wbio(ssl))) {
+	long n = (long) Outcome(ssl, (int) SSL_sendfile(ssl, fileFd,
+		(off_t) *offsetPtr, count, 0), NULL);
+
+	if (n > 0) {
+	    *offsetPtr += (uint64_t) n;
+	}
+	return n;
+    }
+    return DmSendFileCopy(TlsSendProc, tls, fileFd, offsetPtr, count);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTlsPending, DmTlsInfo --
+ *
+ *	Whether decrypted input waits in OpenSSL; what was agreed (for the
+ *	request dict and the log): the protocol ("TLSv1.3"), the cipher,
+ *	and the server name the client asked for ("" if none).
+ *
+ * Results:
+ *	As named.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmTlsPending(
+    DmTls *tls)
+{
+    return SSL_pending((SSL *) tls) > 0;
+}
+
+void
+DmTlsInfo(
+    DmTls *tls,
+    const char **protocolPtr,
+    const char **cipherPtr,
+    const char **serverNamePtr)
+{
+    SSL *ssl = (SSL *) tls;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+    *protocolPtr = SSL_get_version(ssl);
+    *cipherPtr = SSL_get_cipher_name(ssl);
+    *serverNamePtr = name ? name : "";
+}
+
+#else /* !HAVE_OPENSSL */
+
+/*
+ * Without OpenSSL a server cannot be given -tls, so no connection has
+ * TLS: only DmTlsConfigNew is ever reached, to say so.
+ */
+
+int
+DmTlsConfigNew(
+    Tcl_Interp *interp,
+    Tcl_Obj *value,
+    DmTlsConfig **configPtr)
+{
+    Tcl_Size n;
+
+    *configPtr = NULL;
+    if (Tcl_ListObjLength(NULL, value, &n) == TCL_OK && n == 0) {
+	return TCL_OK;
+    }
+    Tcl_SetObjResult(interp, Tcl_NewStringObj("-tls is not available:"
+	    " this build has no OpenSSL", -1));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "UNSUPPORTED", "TLS", NULL);
+    return TCL_ERROR;
+}
+
+void
+DmTlsConfigFree(
+    TCL_UNUSED(DmTlsConfig *))
+{
+}
+
+#endif /* HAVE_OPENSSL */

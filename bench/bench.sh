@@ -63,7 +63,7 @@ if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey ec \
 	-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" \
 	-out "$work/cert.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
 then
-    tls="-certfile $work/cert.pem -keyfile $work/key.pem"
+    tls="-certfile $work/cert.pem -keyfile $work/key.pem -tickets 0"
 fi
 # A route answering 100 bytes from Tcl, installed by a -config script.
 cat >"$work/route.tcl" <<'EOF'
@@ -117,7 +117,8 @@ startpeer() {
 	[ "${2:-1}" -gt 1 ] && master=on
 	nginxssl=""
 	[ "$scheme" = https ] && nginxssl="ssl; ssl_certificate $work/cert.pem;
-	    ssl_certificate_key $work/key.pem; ssl_session_cache off"
+	    ssl_certificate_key $work/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
+	    ssl_session_cache off; ssl_session_tickets off"
 	cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes ${2:-1};
 master_process $master;
@@ -269,9 +270,10 @@ workers() {
     pin=$server_cpu client=$client_cpu
 }
 
-# tlsrows NAME: the tls-ka and tls-close rows (each connection a full
-# handshake: wrk resumes no session), "-" for a server not set up for TLS
-# here or without a certificate.
+# tlsrows NAME: the tls-ka and tls-close rows, with no session resumption
+# (wrk would resume a session whenever the server offers a ticket), so
+# that each connection of tls-close is a full handshake; "-" for a server
+# not set up for TLS here or without a certificate.
 tlsrows() {
     if [ -z "$tls" ] || { [ "$1" != dustmote ] && [ "$1" != nginx ]; }; then
 	printf -- '-\n-\n'
@@ -358,8 +360,8 @@ for row in "ka|1 KiB file, keep-alive, 64 connections" \
 	"304|as ka, revalidated: If-None-Match with the file's ETag gets 304" \
 	"range|as ka, \`Range: bytes=100-199\` gets 206" \
 	"workers|as ka, no log, two server processes (\`-workers 2\`; nginx \`worker_processes 2\`) sharing both CPUs with wrk" \
-	"tls-ka|as ka, over TLS 1.3 (ECDSA P-256 certificate; nginx \`ssl_session_cache off\`)" \
-	"tls-close|as close, over TLS 1.3: a full handshake per request" \
+	"tls-ka|as ka, over TLS 1.3 (ECDSA P-256 certificate, X25519)" \
+	"tls-close|as close, over TLS 1.3: a full handshake per request (no session cache or tickets: \`-tickets 0\`; nginx \`ssl_session_cache off; ssl_session_tickets off\`)" \
 	; do
     n=$((n + 1))
     line="| ${row%%|*} | ${row#*|} |"

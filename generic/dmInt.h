@@ -162,7 +162,7 @@ MODULE_SCOPE int	DmErrnoIsAgain(void);
 #define DM_TLS_MAX_CERTS 64	/* Certificates of one -tls. */
 #define DM_TLS_USAGE "must be empty, or -certfile FILE -keyfile FILE (up to " \
 	DM_STRINGIFY(DM_TLS_MAX_CERTS) " pairs) with -cafile, -ciphers," \
-	" -ciphersuites and -protocols"
+	" -ciphersuites, -protocols and -tickets"
 
 typedef struct DmTlsConfig DmTlsConfig;
 typedef struct DmTls DmTls;

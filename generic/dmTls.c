@@ -6,8 +6,8 @@
  *	first the default, the others chosen by the name the client asks
  *	for), and each connection's reads and writes through OpenSSL on its
  *	non-blocking socket.  Only TLS 1.2 and 1.3, no renegotiation, ALPN
- *	"http/1.1", session tickets whose keys change every hour, no session
- *	cache.
+ *	"http/1.1", session tickets whose keys change every hour (unless
+ *	turned off), no session cache.
  *
  *	A connection's SSL object is the DmTls pointer itself.  Records are
  *	read without read-ahead and into room for a whole record, so
@@ -60,11 +60,11 @@ struct DmTlsConfig {
 
 static const char *const tlsOptions[] = {
     "-cafile", "-certfile", "-ciphers", "-ciphersuites", "-keyfile",
-    "-protocols", NULL
+    "-protocols", "-tickets", NULL
 };
 enum {
     TLS_CAFILE, TLS_CERTFILE, TLS_CIPHERS, TLS_CIPHERSUITES, TLS_KEYFILE,
-    TLS_PROTOCOLS
+    TLS_PROTOCOLS, TLS_TICKETS, TLS_PARTS
 };
 
 static int	ConfigIndex = -1;	/* SSL_CTX ex_data: the DmTlsConfig. */
@@ -199,7 +199,9 @@ SniSelect(
  *	they change: a key encrypts for TICKET_ROTATE seconds and decrypts
  *	for twice that (tickets of the key before the current one are
  *	renewed), and a session lasts TICKET_ROTATE seconds.  OpenSSL's own
- *	key would last as long as the server.
+ *	key would last as long as the server.  A TLS 1.3 ticket is renewed
+ *	whenever it is used: a client is meant to use each once (RFC 8446,
+ *	C.4), and OpenSSL sends no new one otherwise.
  *
  * Results:
  *	1 (ticket made, or good), 2 (good, but renew it), 0 (unknown key:
@@ -253,7 +255,8 @@ TicketKeys(
 		    && now - tc->keys[i].made < 2 * TICKET_ROTATE
 		    && memcmp(keyName, tc->keys[i].name, 16) == 0) {
 		key = &tc->keys[i];
-		result = (i == 0) ? 1 : 2;
+		result = (i == 0 && SSL_version(ssl) != TLS1_3_VERSION) ? 1
+			: 2;
 		break;
 	    }
 	}
@@ -304,12 +307,16 @@ NewContext(
     const char *key = Tcl_GetString(keyFile);
     X509 *x;
     int minVersion = TLS1_2_VERSION, maxVersion = TLS1_3_VERSION;
+    int tickets = 1;
 
     if (ctx == NULL) {
 	TlsError(interp, "CONTEXT", "cannot make a TLS context", NULL);
 	return NULL;
     }
     SSL_CTX_set_ex_data(ctx, ConfigIndex, tc);
+    if (parts[TLS_TICKETS] != NULL) {
+	Tcl_GetBooleanFromObj(NULL, parts[TLS_TICKETS], &tickets);
+    }
     if (parts[TLS_PROTOCOLS] != NULL) {
 	Tcl_Obj **v;
 	Tcl_Size n, i;
@@ -337,8 +344,13 @@ NewContext(
     SSL_CTX_set_read_ahead(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_timeout(ctx, TICKET_ROTATE);
-    SSL_CTX_set_num_tickets(ctx, 1);
-    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, TicketKeys);
+    if (tickets) {
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, TicketKeys);
+    } else {
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+    }
     SSL_CTX_set_alpn_select_cb(ctx, AlpnSelect, NULL);
     SSL_CTX_set_tlsext_servername_callback(ctx, SniSelect);
     SSL_CTX_set_tlsext_servername_arg(ctx, tc);
@@ -406,7 +418,7 @@ NewContext(
  *	(one or more, the first the default) and the options they share:
  *	-cafile (client certificates are then required and checked),
  *	-ciphers (TLS 1.2), -ciphersuites (TLS 1.3), -protocols (a list of
- *	tls1.2 and tls1.3).  An empty value is no TLS.  Free drops the
+ *	tls1.2 and tls1.3), -tickets (0: no session tickets).  An empty value is no TLS.  Free drops the
  *	server's reference; connections that use them keep them until they
  *	end.
  *
@@ -427,7 +439,7 @@ DmTlsConfigNew(
     Tcl_Obj *value,
     DmTlsConfig **configPtr)
 {
-    Tcl_Obj **v, *parts[TLS_PROTOCOLS + 1];
+    Tcl_Obj **v, *parts[TLS_PARTS];
     Tcl_Obj *certs[MAX_CERTS], *keys[MAX_CERTS];
     Tcl_Size n, i;
     int numCerts = 0, numKeys = 0, which;
@@ -462,6 +474,14 @@ DmTlsConfigNew(
     }
     if (numCerts == 0 || numCerts != numKeys) {
 	goto badValue;
+    }
+    if (parts[TLS_TICKETS] != NULL
+	    && Tcl_GetBooleanFromObj(NULL, parts[TLS_TICKETS], &which)
+	    != TCL_OK) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for -tls:"
+		" -tickets must be a boolean", Tcl_GetString(value)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "-tls", NULL);
+	return TCL_ERROR;
     }
     if (parts[TLS_PROTOCOLS] != NULL) {
 	Tcl_Size np;

@@ -87,8 +87,17 @@ DmBodyBegin(
 
 	b.ptr = cont;
 	b.len = sizeof(cont) - 1;
-	DmConnWrite(conn, &b, 1);	/* Fits any socket: nothing of the
-					 * connection's waits to be sent. */
+	/*
+	 * Nothing of the connection's waits to be sent, so it fits; if the
+	 * socket is full all the same, the connection ends: the reply
+	 * would follow a piece of it (and over TLS, a record OpenSSL holds
+	 * would go out as the reply's first bytes).
+	 */
+
+	if (DmConnWrite(conn, &b, 1, 0) != (long) b.len) {
+	    DmConnDestroy(conn);
+	    return -1;
+	}
     }
     return 1;
 }

@@ -779,26 +779,50 @@ ConnHandshake(
 
     while (conn->proxyPending) {
 	char head[DM_PROXY_V2_MAX + 16];
-	long n = DmNetRead(conn->watch.fd, head, sizeof(head), 1);
+	size_t have = conn->inLen;
+	long n;
 
+	/*
+	 * The part of the header read before is in conn->in; the socket's
+	 * bytes are looked at, and taken only as far as they are header.
+	 */
+
+	if (have > 0) {
+	    memcpy(head, conn->in, have);
+	}
+	n = DmNetRead(conn->watch.fd, head + have, sizeof(head) - have, 1);
 	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
 	    DmConnDestroy(conn);
 	    return -1;
 	}
-	r = (n < 0) ? 0 : (int) ProxyHeader(conn, head, (size_t) n);
-	if (r < 0) {
-	    return -1;
-	}
-	if (r == 0) {
-	    if (n == (long) sizeof(head)) {
-		DmConnDestroy(conn);	/* Cannot be a header (the parser
-					 * refuses longer ones). */
-		return -1;
-	    }
+	if (n < 0) {
 	    DmWatchSet(&conn->watch, DM_READABLE);
 	    return 0;
 	}
-	DmNetRecv(conn->watch.fd, head, (size_t) r);	/* It was peeked. */
+	r = (int) ProxyHeader(conn, head, have + (size_t) n);
+	if (r < 0) {
+	    return -1;
+	}
+	if (r == 0 && have + (size_t) n == sizeof(head)) {
+	    DmConnDestroy(conn);	/* Cannot be a header (the parser
+					 * refuses longer ones). */
+	    return -1;
+	}
+
+	/*
+	 * All of an incomplete header's bytes are header: taken, so that a
+	 * level-triggered wait does not see them again.
+	 */
+
+	n = DmNetRecv(conn->watch.fd, head + have,
+		r == 0 ? (size_t) n : (size_t) r - have);
+	free(conn->in);
+	conn->in = NULL;
+	conn->inLen = conn->inCap = 0;
+	if (r == 0 && DmConnStash(conn, head, have + (size_t) (n > 0 ? n : 0))
+		< 0) {
+	    return -1;
+	}
     }
     r = DmTlsHandshake(conn->tls);
     if (r == DM_TLS_FAILED) {
@@ -1143,7 +1167,7 @@ MoreFollows(
  * DmConnWrite --
  *
  *	Writes reply bytes to the connection: through its TLS, or straight
- *	to the socket.
+ *	to the socket (with `more', see MoreFollows).
  *
  * Results:
  *	As DmNetSend.
@@ -1158,12 +1182,13 @@ long
 DmConnWrite(
     DmConn *conn,
     const DmBuf *bufs,
-    int count)
+    int count,
+    int more)
 {
     if (conn->tls != NULL) {
 	return DmTlsSend(conn->tls, bufs, count);
     }
-    return DmNetSend(conn->watch.fd, bufs, count, MoreFollows(conn));
+    return DmNetSend(conn->watch.fd, bufs, count, more);
 }
 
 /*
@@ -1220,7 +1245,7 @@ DmConnQueue(
     conn->fileFd = fileFd;
     conn->fileOff = fileOff;
     conn->fileEnd = fileOff + fileLen;
-    n = DmConnWrite(conn, bufs, 2);
+    n = DmConnWrite(conn, bufs, 2, MoreFollows(conn));
     if (n < 0) {
 	if (!DmErrnoIsAgain()) {
 	    DmConnDestroy(conn);
@@ -1417,7 +1442,7 @@ ConnSend(
 
 	    b.ptr = conn->out + conn->outPos;
 	    b.len = conn->outLen - conn->outPos;
-	    n = DmConnWrite(conn, &b, 1);
+	    n = DmConnWrite(conn, &b, 1, MoreFollows(conn));
 	    if (n < 0) {
 		if (DmErrnoIsAgain()) {
 		    goto wait;
@@ -1865,6 +1890,12 @@ DmConnExpire(
 	    DmConnTimerUnlink(conn);
 	    if (which == DM_TIMER_HANDLER) {
 		DmExchangeTimeout(conn->ex);
+		continue;
+	    }
+	    if (which == DM_TIMER_HEAD && conn->tlsShake) {
+		DmConnDestroy(conn);	/* Nothing can be said before the
+					 * handshake (conn->in may hold part
+					 * of a PROXY header). */
 		continue;
 	    }
 	    if (which == DM_TIMER_HEAD && conn->ex != NULL) {

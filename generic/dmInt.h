@@ -696,7 +696,8 @@ MODULE_SCOPE int	DmConnQueue(DmConn *conn, const DmRequest *req,
 			    int status, const char *head, size_t headLen,
 			    const char *body, size_t bodyLen, int fileFd,
 			    uint64_t fileOff, uint64_t fileLen);
-MODULE_SCOPE long	DmConnWrite(DmConn *conn, const DmBuf *bufs, int count);
+MODULE_SCOPE long	DmConnWrite(DmConn *conn, const DmBuf *bufs, int count,
+			    int more);
 MODULE_SCOPE int	DmConnDetach(DmConn *conn, char **inPtr,
 			    size_t *inLenPtr, DmTls **tlsPtr);
 MODULE_SCOPE void	DmConnTakeChannel(DmConn *conn, Tcl_Interp *interp,

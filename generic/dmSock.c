@@ -454,24 +454,32 @@ DmSendFileCopy(
 
     while (total < count) {
 	size_t want = count - total;
-	long n, sent;
-	DmBuf b;
+	long n, done = 0;
 
 	n = DmFileRead(fileFd, buf, want < sizeof(buf) ? want : sizeof(buf),
 		*offsetPtr);
 	if (n <= 0) {
 	    return total > 0 ? (long) total : n;
 	}
-	b.ptr = buf;
-	b.len = (size_t) n;
-	sent = sendProc(dest, &b, 1);
-	if (sent <= 0) {
-	    return total > 0 ? (long) total : sent;
-	}
-	*offsetPtr += (uint64_t) sent;
-	total += (size_t) sent;
-	if (sent < n) {
-	    break;			/* The socket is full. */
+
+	/*
+	 * A destination may take less than it could (TLS, a record at a
+	 * time): the buffer is offered until it is refused.
+	 */
+
+	while (done < n) {
+	    DmBuf b;
+	    long sent;
+
+	    b.ptr = buf + done;
+	    b.len = (size_t) (n - done);
+	    sent = sendProc(dest, &b, 1);
+	    if (sent <= 0) {
+		return total > 0 ? (long) total : sent;
+	    }
+	    *offsetPtr += (uint64_t) sent;
+	    total += (size_t) sent;
+	    done += sent;
 	}
     }
     return (long) total;

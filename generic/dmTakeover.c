@@ -326,6 +326,7 @@ TakeoverClose(
 	Tcl_DeleteTimerHandler(t->pending);
     }
     if (t->tls != NULL) {
+	DmNetSetBlocking(t->fd, 0);	/* close_notify is not waited for. */
 	DmTlsFree(t->tls);
     }
     DmNetClose(t->fd);

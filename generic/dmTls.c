@@ -231,14 +231,17 @@ TicketKeys(
     if (encrypt) {
 	if (tc->keys[0].made == 0 || now - tc->keys[0].made >= TICKET_ROTATE
 		|| now < tc->keys[0].made) {
-	    tc->keys[1] = tc->keys[0];
-	    if (RAND_bytes(tc->keys[0].name, 16) <= 0
-		    || RAND_bytes(tc->keys[0].aes, 32) <= 0
-		    || RAND_bytes(tc->keys[0].hmac, 32) <= 0) {
-		tc->keys[0].made = 0;
+	    TicketKey fresh;
+
+	    if (RAND_bytes(fresh.name, 16) <= 0
+		    || RAND_bytes(fresh.aes, 32) <= 0
+		    || RAND_bytes(fresh.hmac, 32) <= 0) {
 		return -1;
 	    }
-	    tc->keys[0].made = now;
+	    fresh.made = now;
+	    tc->keys[1] = tc->keys[0];
+	    tc->keys[0] = fresh;
+	    OPENSSL_cleanse(&fresh, sizeof(fresh));
 	}
 	key = &tc->keys[0];
 	if (RAND_bytes(iv, 16) <= 0) {
@@ -337,7 +340,9 @@ NewContext(
     SSL_CTX_set_max_proto_version(ctx, maxVersion);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
 	    | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION
-	    | SSL_OP_ENABLE_KTLS);
+	    | SSL_OP_ENABLE_KTLS | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "dustmote",
+	    8);			/* Resumption with -cafile needs it. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS
 	    | SSL_MODE_ENABLE_PARTIAL_WRITE
 	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -578,11 +583,9 @@ DmTlsNew(
 {
     SSL *ssl = SSL_new(tc->ctx[0]);
 
-    if (ssl == NULL) {
-	return NULL;
-    }
-    if (!SSL_set_fd(ssl, fd)) {
-	SSL_free(ssl);
+    if (ssl == NULL || !SSL_set_fd(ssl, fd)) {
+	SSL_free(ssl);			/* SSL_free(NULL) does nothing. */
+	ERR_clear_error();
 	return NULL;
     }
     SSL_set_accept_state(ssl);
@@ -636,21 +639,34 @@ DmTlsShutdown(
 /*
  *----------------------------------------------------------------------
  *
- * Outcome --
+ * Begin, Outcome --
  *
- *	Turns the result of an OpenSSL call on a non-blocking socket into
- *	ours.
+ *	Outcome turns the result of an OpenSSL call on a non-blocking socket
+ *	into ours.
+ *
+ *	Before each such call, Begin empties OpenSSL's error queue (which
+ *	other OpenSSL code in the thread may have left entries in) and
+ *	errno, as SSL_get_error needs.
  *
  * Results:
- *	The count, or 0 at the end of the peer's data, or -1 with errno set:
+ *	The count, or 0 at the end of the peer's data (with or without
+ *	close_notify: SSL_OP_IGNORE_UNEXPECTED_EOF), or -1 with errno set:
  *	EAGAIN when the socket is to be waited for (*wantsWritePtr says for
  *	writing), ECONNRESET after a TLS error.
  *
  * Side effects:
- *	Empties OpenSSL's error queue.
+ *	Empties OpenSSL's error queue; after a fatal error, no close_notify
+ *	is to be sent.
  *
  *----------------------------------------------------------------------
  */
+
+static inline void
+Begin(void)
+{
+    ERR_clear_error();
+    errno = 0;
+}
 
 static long
 Outcome(
@@ -677,10 +693,9 @@ Outcome(
     case SSL_ERROR_ZERO_RETURN:
 	return 0;			/* close_notify. */
     case SSL_ERROR_SYSCALL:
-	if (r == 0 || errno == 0) {
-	    return 0;			/* The peer closed without a word. */
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+	SSL_set_quiet_shutdown(ssl, 1);
+	if (errno == 0 || errno == EAGAIN || errno == EWOULDBLOCK
+		|| errno == EINTR) {
 	    errno = ECONNRESET;		/* Not a retry OpenSSL asked for. */
 	}
 	Tcl_SetErrno(errno);
@@ -715,7 +730,10 @@ DmTlsHandshake(
 {
     SSL *ssl = (SSL *) tls;
     int wantsWrite = 0;
-    long r = Outcome(ssl, SSL_do_handshake(ssl), &wantsWrite);
+    long r;
+
+    Begin();
+    r = Outcome(ssl, SSL_do_handshake(ssl), &wantsWrite);
 
     if (r > 0) {
 	return DM_TLS_DONE;
@@ -761,6 +779,7 @@ DmTlsRecv(
     if (len > INT_MAX) {
 	len = INT_MAX;
     }
+    Begin();
     return Outcome(ssl, SSL_read(ssl, buf, (int) len), NULL);
 }
 
@@ -774,6 +793,7 @@ DmTlsSend(
     const char *ptr = bufs[0].ptr;
     size_t len = bufs[0].len;
     char gather[16384];
+    long n;
     int i;
 
     if (count > 1 && len < sizeof(gather)) {
@@ -810,7 +830,13 @@ DmTlsSend(
     if (len > INT_MAX) {
 	len = INT_MAX;
     }
-    return Outcome(ssl, SSL_write(ssl, ptr, (int) len), NULL);
+    Begin();
+    n = Outcome(ssl, SSL_write(ssl, ptr, (int) len), NULL);
+    if (n == 0) {
+	Tcl_SetErrno(EPIPE);		/* The peer said close_notify. */
+	return -1;
+    }
+    return n;
 }
 
 static long
@@ -832,9 +858,11 @@ DmTlsSendFile(
     SSL *ssl = (SSL *) tls;
 
     if (BIO_get_ktls_send(SSL_get_wbio(ssl))) {
-	long n = (long) Outcome(ssl, (int) SSL_sendfile(ssl, fileFd,
-		(off_t) *offsetPtr, count, 0), NULL);
+	long n;
 
+	Begin();
+	n = (long) Outcome(ssl, (int) SSL_sendfile(ssl, fileFd,
+		(off_t) *offsetPtr, count, 0), NULL);
 	if (n > 0) {
 	    *offsetPtr += (uint64_t) n;
 	}

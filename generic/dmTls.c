@@ -447,7 +447,7 @@ DmTlsConfigNew(
     Tcl_Obj **v, *parts[TLS_PARTS];
     Tcl_Obj *certs[MAX_CERTS], *keys[MAX_CERTS];
     Tcl_Size n, i;
-    int numCerts = 0, numKeys = 0, which;
+    int numCerts = 0, numKeys = 0, which, tickets;
     DmTlsConfig *tc;
 
     *configPtr = NULL;
@@ -481,7 +481,7 @@ DmTlsConfigNew(
 	goto badValue;
     }
     if (parts[TLS_TICKETS] != NULL
-	    && Tcl_GetBooleanFromObj(NULL, parts[TLS_TICKETS], &which)
+	    && Tcl_GetBooleanFromObj(NULL, parts[TLS_TICKETS], &tickets)
 	    != TCL_OK) {
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("bad value \"%s\" for -tls:"
 		" -tickets must be a boolean", Tcl_GetString(value)));
@@ -818,14 +818,7 @@ DmTlsSend(
 	ptr = gather;
     }
     if (len == 0) {
-	for (i = 1; i < count && bufs[i].len == 0; i++) {
-	    /* Empty buffers before the first with bytes. */
-	}
-	if (i == count) {
-	    return 0;
-	}
-	ptr = bufs[i].ptr;
-	len = bufs[i].len;
+	return 0;			/* Every buffer was empty. */
     }
     if (len > INT_MAX) {
 	len = INT_MAX;

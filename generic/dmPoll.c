@@ -72,6 +72,10 @@ typedef struct ThreadData {
     int count, room;
     int polling;		/* The helper is in poll() with a copy: a
 				 * change must wake it. */
+    unsigned changes;		/* Changes to the set, counted... */
+    unsigned copied;		/* ...and how many the helper's copy has:
+				 * a stop waits for a poll of an older one. */
+    Tcl_Condition polled;	/* Signalled when a poll ends. */
     int held;			/* The helper waits for the Tcl thread. */
     int quit;
     Ready *ready;		/* Handed over, readyCount entries. */
@@ -182,6 +186,7 @@ PollExit(
     Tcl_DeleteEvents(DeleteProc, t);
     DmWakeClose(t->wake);
     Tcl_ConditionFinalize(&t->resume);
+    Tcl_ConditionFinalize(&t->polled);
     Tcl_MutexFinalize(&t->lock);
     free(t->set);
     free(t->ready);
@@ -240,12 +245,14 @@ Helper(
 	fds[0].events = POLLIN;
 	memcpy(fds + 1, t->set, (size_t) t->count * sizeof(*fds));
 	t->polling = 1;
+	t->copied = t->changes;
 	Tcl_MutexUnlock(&t->lock);
 
 	i = DmNetPoll(fds, n);
 
 	Tcl_MutexLock(&t->lock);
 	t->polling = 0;
+	Tcl_ConditionNotify(&t->polled);
 	if (i > 0 && (fds[0].revents & POLLIN)) {
 	    DmWakeDrain(t->wake[0]);
 	}
@@ -667,6 +674,7 @@ Update(
 		? (events & ~DM_WRITABLE) : events);
 	t->set[slot].revents = 0;
     }
+    t->changes++;
     wake = t->polling;
     Tcl_MutexUnlock(&t->lock);
     if (wake) {
@@ -763,6 +771,10 @@ DmWatchSet(
  *
  * Side effects:
  *	w->fd becomes -1, so a pending event of this batch is skipped.
+ *	If the helper is polling a copy of the set that has fd, waits until
+ *	that poll ends: a poll holds the sockets it waits on, so a listener
+ *	closed during it would go on accepting connections (and then reset
+ *	them).
  *
  *----------------------------------------------------------------------
  */
@@ -775,7 +787,12 @@ DmWatchStop(
 
     if (w->registered && t->started > 0) {
 	w->registered = 0;
-	Update(t, w, 0);
+	Update(t, w, 0);		/* Wakes a poll under way. */
+	Tcl_MutexLock(&t->lock);
+	while (t->polling && t->copied != t->changes && !t->quit) {
+	    Tcl_ConditionWait(&t->polled, &t->lock, NULL);
+	}
+	Tcl_MutexUnlock(&t->lock);
     }
     w->fd = -1;
 }

@@ -1,13 +1,56 @@
 /*
  * dmInit.c --
  *
- *	The package's entry point: creates the ::dustmote commands.
+ *	The package's entry point: creates the ::dustmote commands.  The
+ *	package may be loaded into interpreters of several threads (a server
+ *	per thread): what belongs to the process is set up once, under a
+ *	mutex, and everything else is per thread.
  *
  * Copyright (c) 2026 the dustmote developers.
  * See the file "LICENSE" for terms of use.
  */
 
 #include "dmInt.h"
+
+/*
+ * Tcl's byte-array type, set by the first Dustmote_Init: Tcl 9 does not
+ * register it by name, so a new byte array shows it in both versions.
+ * Threads that load the package later see it through initMutex.
+ */
+
+const Tcl_ObjType *dmByteArrayType = NULL;
+
+static Tcl_Mutex initMutex;
+static unsigned lastId = 0;		/* See DmUniqueId; under initMutex. */
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmUniqueId --
+ *
+ *	A number no other call in the process returns, for the names of
+ *	server commands and takeover channels: unique across threads, so a
+ *	name never stands for two things, even passed between threads.
+ *
+ * Results:
+ *	The number, from 1 up.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+unsigned
+DmUniqueId(void)
+{
+    unsigned id;
+
+    Tcl_MutexLock(&initMutex);
+    id = ++lastId;
+    Tcl_MutexUnlock(&initMutex);
+    return id;
+}
 
 /*
  *----------------------------------------------------------------------
@@ -38,6 +81,15 @@ Dustmote_Init(
     if (Tcl_InitStubs(interp, "8.6-10", 0) == NULL) {
 	return TCL_ERROR;
     }
+    Tcl_MutexLock(&initMutex);
+    if (dmByteArrayType == NULL) {
+	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
+
+	Tcl_IncrRefCount(probe);
+	dmByteArrayType = probe->typePtr;
+	Tcl_DecrRefCount(probe);
+    }
+    Tcl_MutexUnlock(&initMutex);
     Tcl_CreateObjCommand(interp, "::dustmote::serve", DmServeObjCmd,
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::pump", DmPumpObjCmd,

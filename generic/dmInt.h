@@ -802,6 +802,8 @@ MODULE_SCOPE int	DmOpenFileObj(Tcl_Obj *pathObj, DmFileInfo *infoPtr,
 MODULE_SCOPE Tcl_Obj *	DmUtf8Obj(const char *bytes, size_t len);
 MODULE_SCOPE Tcl_Obj *	DmLatin1Obj(const char *bytes, size_t len);
 MODULE_SCOPE void	DmBytesOf(Tcl_Obj *obj, Tcl_DString *dsPtr);
+MODULE_SCOPE const Tcl_ObjType *dmByteArrayType;
+MODULE_SCOPE unsigned	DmUniqueId(void);
 MODULE_SCOPE int	DmTakeover(DmConn *conn, DmSavedRequest *saved,
 			    Tcl_Obj *handler, Tcl_Obj *request);
 MODULE_SCOPE DmServer *	DmServerFromObj(Tcl_Interp *interp, Tcl_Obj *obj);

@@ -86,7 +86,8 @@ static const char *const presets[] = {
  * hostile request cannot forge lines or confuse a reader.
  */
 
-static unsigned char plain[256];
+#define PLAIN(c) \
+    ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
 
 static void	LogTimerProc(void *clientData);
 static void	SinkClosed(void *clientData);
@@ -129,11 +130,6 @@ DmLogFormatCompile(
     char *out;
     int i;
 
-    if (plain[(unsigned char) 'a'] == 0) {
-	for (i = 0x20; i < 0x7f; i++) {
-	    plain[i] = (i != '"' && i != '\\');
-	}
-    }
     fmt = (DmLogFormat *) Tcl_Alloc(sizeof(DmLogFormat));
     memset(fmt, 0, sizeof(DmLogFormat));
     for (i = PRESET_COMMON; presets[i] != NULL; i++) {
@@ -348,7 +344,7 @@ Escaped(
     while (s < end && p < limit) {
 	const char *run = s;
 
-	while (s < end && plain[(unsigned char) *s]) {
+	while (s < end && PLAIN((unsigned char) *s)) {
 	    s++;
 	}
 	if (s > run) {

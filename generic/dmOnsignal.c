@@ -17,11 +17,17 @@
 #include <string.h>
 
 /*
- * Signals belong to the process, so does this state.
+ * Signals belong to the process, so does this state.  It is used by one
+ * thread only, the first to set a script: the signals' pipe is in its
+ * event set, and the scripts are its interpreters' objects.
  */
 
 static Tcl_Interp *scriptInterps[DM_MAX_SIGNAL];
 static Tcl_Obj *scripts[DM_MAX_SIGNAL];
+
+static Tcl_Mutex ownerMutex;
+static Tcl_ThreadId owner;		/* Under ownerMutex. */
+static int owned;
 
 /*
  *----------------------------------------------------------------------
@@ -178,7 +184,8 @@ SignalNumber(
  *
  *	Implements "dustmote::onsignal signals ?script?": sets the script
  *	run when one of the signals arrives ("" restores the default
- *	action), or returns the script set.
+ *	action), or returns the script set.  Only the first thread to set
+ *	a script may use it from then on.
  *
  * Results:
  *	A standard Tcl result.
@@ -198,7 +205,7 @@ DmOnsignalObjCmd(
 {
     Tcl_Obj **names;
     Tcl_Size count, i, len;
-    int numbers[16];
+    int numbers[16], mine;
 
     if (objc != 2 && objc != 3) {
 	Tcl_WrongNumArgs(interp, 1, objv, "signals ?script?");
@@ -217,6 +224,23 @@ DmOnsignalObjCmd(
 	if ((numbers[i] = SignalNumber(interp, names[i])) == 0) {
 	    return TCL_ERROR;
 	}
+    }
+    Tcl_MutexLock(&ownerMutex);
+    if (!owned && objc == 3) {
+	owner = Tcl_GetCurrentThread();
+	owned = 1;
+    }
+    mine = !owned ? -1 : (owner == Tcl_GetCurrentThread());
+    Tcl_MutexUnlock(&ownerMutex);
+    if (mine < 0) {
+	return TCL_OK;			/* No script anywhere: "". */
+    }
+    if (!mine) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("signals are handled by"
+		" another thread: the first that set a script with"
+		" dustmote::onsignal", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "THREAD", NULL);
+	return TCL_ERROR;
     }
     if (objc == 2) {
 	Tcl_Obj *script = scripts[numbers[0]];

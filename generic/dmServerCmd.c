@@ -84,7 +84,6 @@ DmServeObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static int counter = 0;	/* Handle names; only ever grows. */
     DmServer *srv;
     DmConfig cfg;
     Tcl_Obj *name, *cwd, *defaults, *serverName;
@@ -176,7 +175,7 @@ DmServeObjCmd(
     }
     srv->startMs = DmNowMs();
 
-    name = Tcl_ObjPrintf("::dustmote::server%d", ++counter);
+    name = Tcl_ObjPrintf("::dustmote::server%u", DmUniqueId());
     srv->cmdToken = Tcl_CreateObjCommand(interp, Tcl_GetString(name),
 	    ServerObjCmd, srv, ServerCmdDeleted);
     Tcl_SetObjResult(interp, name);

@@ -385,7 +385,6 @@ DmTakeover(
     Tcl_Obj *handler,
     Tcl_Obj *request)
 {
-    static unsigned counter = 0;	/* Channel names; only grows. */
     DmServer *srv = conn->srv;
     Tcl_Interp *interp = srv->interp;
     Tcl_Obj *cmd, **words;
@@ -397,7 +396,7 @@ DmTakeover(
 
     t->fd = DmConnDetach(conn, &pending, &pendingLen, &t->tls);
     t->pending = NULL;
-    snprintf(name, sizeof(name), "dmsock%u", ++counter);
+    snprintf(name, sizeof(name), "dmsock%u", DmUniqueId());
     t->chan = Tcl_CreateChannel(&takeoverType, name, t,
 	    TCL_READABLE | TCL_WRITABLE);
     DmWatchInit(&t->watch, t->fd, TakeoverEvent, t);

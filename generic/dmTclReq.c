@@ -286,24 +286,11 @@ DmBytesOf(
     Tcl_Obj *obj,
     Tcl_DString *dsPtr)
 {
-    static const Tcl_ObjType *byteArrayType = NULL;
     Tcl_Size len;
     const char *s;
 
-    if (byteArrayType == NULL) {
-	/*
-	 * Tcl 9 does not register the type by name: a new byte array
-	 * shows it in both versions.
-	 */
-
-	Tcl_Obj *probe = Tcl_NewByteArrayObj(NULL, 0);
-
-	Tcl_IncrRefCount(probe);
-	byteArrayType = probe->typePtr;
-	Tcl_DecrRefCount(probe);
-    }
     Tcl_DStringInit(dsPtr);
-    if (obj->typePtr == byteArrayType
+    if (obj->typePtr == dmByteArrayType
 	    && (obj->bytes == NULL || FitsInBytes(obj->bytes, obj->length))) {
 	const unsigned char *b = Tcl_GetByteArrayFromObj(obj, &len);
 

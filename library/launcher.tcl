@@ -26,7 +26,9 @@ namespace eval ::dustmote {
 #		to serve as once the port is bound; -drain MS, how long
 #		SIGTERM waits for replies in flight (default 30000);
 #		-workers N or auto (one per processor), processes sharing
-#		the port (see StartWorkers); -help.  With systemd's socket
+#		the port (see StartWorkers); -threads N or auto, server
+#		threads in each process (see StartThreads); -help.  With
+#		systemd's socket
 #		activation (LISTEN_FDS and LISTEN_PID set for this process)
 #		and no -fd, it serves on descriptor 3.
 #
@@ -36,8 +38,8 @@ namespace eval ::dustmote {
 #	script fails, 2 for a usage error.  SIGINT stops at once; SIGTERM
 #	stops accepting and lets the replies in flight finish, for -drain
 #	milliseconds at most.  SIGHUP reopens the log files and reloads the
-#	-tls certificates.  With workers,
-#	each signal is passed on to them.
+#	-tls certificates.  With workers or threads, each signal is passed
+#	on to them.
 
 proc ::dustmote::main {argv} {
     variable LauncherDefaults
@@ -57,10 +59,12 @@ proc ::dustmote::main {argv} {
 	    && $::env(LISTEN_FDS) >= 1} {
 	dict set options -fd 3
     }
-    # -user, -group, -config, -drain and -workers are the launcher's own;
-    # -control is how a worker hears from the first process.
-    set own {-drain 30000 -workers 1}
-    foreach option {-user -group -config -drain -workers -control} {
+    # -user, -group, -config, -drain, -workers and -threads are the
+    # launcher's own; -control is how a worker hears from the first
+    # process.
+    set own {-drain 30000 -workers 1 -threads 1}
+    foreach option {-user -group -config -drain -workers -threads
+	    -control} {
 	if {[dict exists $options $option]} {
 	    dict set own $option [dict get $options $option]
 	    set options [dict remove $options $option]
@@ -77,23 +81,29 @@ proc ::dustmote::main {argv} {
 		integer from 0 to 86400000"
 	exit 2
     }
-    set workers [dict get $own -workers]
-    if {$workers eq "auto"} {
-	set workers [Processors]
-    }
-    if {![string is integer -strict $workers] || $workers < 1
-	    || $workers > 256} {
-	puts stderr "dustmote: bad value \"[dict get $own -workers]\" for\
-		-workers: must be auto or an integer from 1 to 256"
-	exit 2
-    }
-    if {$workers > 1} {
-	if {[dict exists $options -fd] && [dict get $options -fd] >= 0} {
-	    puts stderr "dustmote: -workers cannot share an inherited socket\
-		    (-fd): give each worker process its own"
+    foreach option {-workers -threads} {
+	set n [dict get $own $option]
+	if {$n eq "auto"} {
+	    set n [Processors]
+	}
+	if {![string is integer -strict $n] || $n < 1 || $n > 256} {
+	    puts stderr "dustmote: bad value \"[dict get $own $option]\" for\
+		    $option: must be auto or an integer from 1 to 256"
 	    exit 2
 	}
-	dict set options -reuseport 1
+	if {$n > 1} {
+	    if {[dict exists $options -fd] && [dict get $options -fd] >= 0} {
+		puts stderr "dustmote: $option cannot share an inherited\
+			socket (-fd): give each server its own"
+		exit 2
+	    }
+	    dict set options -reuseport 1
+	}
+	set [string range $option 1 end] $n
+    }
+    if {$threads > 1 && [catch {package require Thread 2.8} msg]} {
+	puts stderr "dustmote: -threads needs the Thread package: $msg"
+	exit 2
     }
     # A write per log line would cost more than serving the request:
     # buffer, and flush a few times a second.
@@ -123,6 +133,16 @@ proc ::dustmote::main {argv} {
 		-port [$server cget -port] -reuseport 1 -workers 1 \
 		-control 1]]
     }
+    if {$threads > 1 && [catch {
+	StartThreads [expr {$threads - 1}] [dict merge $options [list \
+		-port [$server cget -port]]] \
+		[expr {[dict exists $own -config] ? [dict get $own -config]
+		: ""}]
+    } msg]} {
+	Tell stop
+	puts stderr "dustmote: $msg"
+	exit 1
+    }
     # The port (perhaps below 1024) is bound and the root open: from here
     # on the server needs no privileges.
     if {[dict exists $own -user] && [catch {
@@ -143,7 +163,9 @@ proc ::dustmote::main {argv} {
     } else {
 	puts stdout "dustmote: serving [file normalize [$server cget -root]]\
 		on [url $server][expr {$workers > 1
-		? " with $workers workers" : ""}]"
+		? " with $workers workers" : ""}][expr {$threads > 1
+		? ($workers > 1 ? ", $threads threads each"
+		: " with $threads threads") : ""}]"
 	flush stdout
     }
     onsignal INT [list set ::dustmote::stop now]
@@ -156,14 +178,112 @@ proc ::dustmote::main {argv} {
 	onsignal HUP [list ::dustmote::Reopen $server]
     }
     vwait ::dustmote::stop
-    Tell $::dustmote::stop
-    if {$::dustmote::stop eq "drain"} {
+    Tell $::dustmote::stop $drain
+    Stop $server $::dustmote::stop $drain
+    StopThreads
+    StopWorkers [expr {$::dustmote::stop eq "drain" ? $drain + 5000 : 5000}]
+    exit 0
+}
+
+# dustmote::Stop --
+#
+#	Closes SERVER at once (HOW is stop) or after the replies in flight,
+#	for DRAIN milliseconds at most (HOW is drain).
+#
+# Results:
+#	None.
+
+proc ::dustmote::Stop {server how drain} {
+    if {$how eq "drain"} {
 	$server close -drain $drain
     } else {
 	$server close
     }
-    StopWorkers [expr {$::dustmote::stop eq "drain" ? $drain + 5000 : 5000}]
-    exit 0
+}
+
+# dustmote::StartThreads --
+#
+#	Starts N server threads in this process, each with its own
+#	interpreter and event loop, serving OPTIONS (the port of the first
+#	server, shared with -reuseport: the kernel shares the connections
+#	out) and running the -config script CONFIG, if any, as the first
+#	thread did.  The threads take no signals: the first thread tells
+#	them (Tell).
+#
+# Results:
+#	None; an error if a thread cannot serve or its configuration fails.
+
+proc ::dustmote::StartThreads {n options config} {
+    variable Threads
+    for {set i 0} {$i < $n} {incr i} {
+	set tid [thread::create -joinable]
+	lappend Threads $tid
+	thread::send $tid [list set ::auto_path $::auto_path]
+	if {[thread::send $tid [list apply {{options config} {
+	    package require dustmote
+	    ::dustmote::ThreadServe $options $config
+	}} $options $config] msg]} {
+	    return -code error $msg
+	}
+    }
+}
+
+# dustmote::ThreadServe --
+#
+#	In a server thread: serves OPTIONS and runs the -config script
+#	CONFIG, logging as the first thread does.
+#
+# Results:
+#	None.
+
+proc ::dustmote::ThreadServe {options config} {
+    fconfigure stdout -buffering full -buffersize 1048576
+    FlushEvery 200 stdout
+    if {[info commands ::bgerror] eq ""} {
+	proc ::bgerror {message} {
+	    puts stdout "bgerror: $message"
+	}
+    }
+    variable ThreadServer [serve {*}$options]
+    if {$config ne ""} {
+	RunConfig $config $ThreadServer
+    }
+}
+
+# dustmote::ThreadTold --
+#
+#	In a server thread: a word from the first thread (see Tell).  After
+#	stop or drain the thread ends once its server is closed.
+#
+# Results:
+#	None.
+
+proc ::dustmote::ThreadTold {word drain} {
+    variable ThreadServer
+    if {$word eq "reopen"} {
+	Reload $ThreadServer
+	return
+    }
+    Stop $ThreadServer $word $drain
+    catch {flush stdout}
+    thread::release
+}
+
+# dustmote::StopThreads --
+#
+#	Once the threads were told to stop or drain: waits for each to end.
+#
+# Results:
+#	None.
+
+proc ::dustmote::StopThreads {} {
+    variable Threads
+    if {[info exists Threads]} {
+	foreach tid $Threads {
+	    thread::join $tid
+	}
+	set Threads {}
+    }
 }
 
 # dustmote::StartWorkers --
@@ -244,18 +364,24 @@ proc ::dustmote::WorkerOutput {ctl errIn started} {
 
 # dustmote::Tell --
 #
-#	Sends a word to every worker: stop, drain or reopen.
+#	Sends a word to every worker and server thread: stop, drain (for
+#	DRAIN milliseconds at most) or reopen.
 #
 # Results:
 #	None.
 
-proc ::dustmote::Tell {word} {
+proc ::dustmote::Tell {word {drain 0}} {
     variable Workers
-    if {![info exists Workers]} {
-	return
+    variable Threads
+    if {[info exists Workers]} {
+	dict for {ctl errIn} $Workers {
+	    catch {puts $ctl $word}
+	}
     }
-    dict for {ctl errIn} $Workers {
-	catch {puts $ctl $word}
+    if {[info exists Threads]} {
+	foreach tid $Threads {
+	    thread::send -async $tid [list ::dustmote::ThreadTold $word $drain]
+	}
     }
 }
 
@@ -329,7 +455,7 @@ proc ::dustmote::Control {server} {
 		set ::dustmote::stop $word
 	    }
 	    reopen {
-		Reload $server
+		Reopen $server
 	    }
 	}
     }
@@ -384,7 +510,7 @@ proc ::dustmote::Usage {} {
     variable LauncherDefaults
     set text "usage: dustmote ?-option value ...?\noptions (and defaults):"
     set defaults [dict merge [Defaults] $LauncherDefaults {-config {}
-	-user {} -group {} -drain 30000 -workers 1}]
+	-user {} -group {} -drain 30000 -workers 1 -threads 1}]
     foreach option [lsort [dict keys $defaults]] {
 	set value [dict get $defaults $option]
 	if {$option eq "-myaddr" && $value eq ""} {

@@ -270,7 +270,9 @@ MODULE_SCOPE void	DmChangeRelease(DmChange *ch, int wd);
  * Signals for dustmote::onsignal (generic/dmOnsignal.c): the platform
  * (unix/dmSignal.c, win/dmWinSignal.c) names what it can catch, catches
  * it (on 1) or restores the default (on 0), and calls DmSignalRun from
- * the event loop when one arrived.
+ * the event loop of the thread that caught the first one.  Once no signal
+ * is caught, DmSignalRelease (from that thread) lets another thread's
+ * next catch take over.
  *----------------------------------------------------------------
  */
 
@@ -283,6 +285,7 @@ typedef struct DmSignalName {
 
 MODULE_SCOPE const DmSignalName dmSignalNames[];
 MODULE_SCOPE int	DmSignalCatch(int signo, int on);
+MODULE_SCOPE void	DmSignalRelease(void);
 MODULE_SCOPE void	DmSignalRun(int signo);
 
 /*

@@ -18,8 +18,9 @@
 
 /*
  * Signals belong to the process, so does this state.  It is used by one
- * thread only, the first to set a script: the signals' pipe is in its
- * event set, and the scripts are its interpreters' objects.
+ * thread only, the first to set a script, until none is left: the
+ * platform tells that thread of signals, and the scripts are its
+ * interpreters' objects.
  */
 
 static Tcl_Interp *scriptInterps[DM_MAX_SIGNAL];
@@ -28,6 +29,8 @@ static Tcl_Obj *scripts[DM_MAX_SIGNAL];
 static Tcl_Mutex ownerMutex;
 static Tcl_ThreadId owner;		/* Under ownerMutex. */
 static int owned;
+
+static void	ReleaseIfUnused(void);
 
 /*
  *----------------------------------------------------------------------
@@ -86,6 +89,41 @@ InterpDeleted(
 	    ClearSignal(signo);
 	}
     }
+    ReleaseIfUnused();
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ReleaseIfUnused --
+ *
+ *	Called in the thread that handles signals: once it has no script
+ *	left, another thread may take signals over (this one may be about
+ *	to end).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	May give up the ownership and the platform's watch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+ReleaseIfUnused(void)
+{
+    int signo;
+
+    for (signo = 1; signo < DM_MAX_SIGNAL; signo++) {
+	if (scripts[signo] != NULL) {
+	    return;
+	}
+    }
+    DmSignalRelease();
+    Tcl_MutexLock(&ownerMutex);
+    owned = 0;
+    Tcl_MutexUnlock(&ownerMutex);
 }
 
 /*
@@ -267,6 +305,7 @@ DmOnsignalObjCmd(
 	scriptInterps[signo] = interp;
 	Tcl_IncrRefCount(objv[2]);
     }
+    ReleaseIfUnused();
     Tcl_SetObjResult(interp, objv[2]);
     return TCL_OK;
 }

@@ -180,8 +180,9 @@ proc ::dustmote::main {argv} {
     vwait ::dustmote::stop
     Tell $::dustmote::stop $drain
     Stop $server $::dustmote::stop $drain
-    StopThreads
-    StopWorkers [expr {$::dustmote::stop eq "drain" ? $drain + 5000 : 5000}]
+    set ms [expr {$::dustmote::stop eq "drain" ? $drain + 5000 : 5000}]
+    StopThreads $ms
+    StopWorkers $ms
     exit 0
 }
 
@@ -208,7 +209,8 @@ proc ::dustmote::Stop {server how drain} {
 #	server, shared with -reuseport: the kernel shares the connections
 #	out) and running the -config script CONFIG, if any, as the first
 #	thread did.  The threads take no signals: the first thread tells
-#	them (Tell).
+#	them (Tell).  They load the same version of the package as this
+#	one.
 #
 # Results:
 #	None; an error if a thread cannot serve or its configuration fails.
@@ -216,13 +218,13 @@ proc ::dustmote::Stop {server how drain} {
 proc ::dustmote::StartThreads {n options config} {
     variable Threads
     for {set i 0} {$i < $n} {incr i} {
-	set tid [thread::create -joinable]
+	set tid [thread::create]
 	lappend Threads $tid
 	thread::send $tid [list set ::auto_path $::auto_path]
-	if {[thread::send $tid [list apply {{options config} {
-	    package require dustmote
+	if {[thread::send $tid [list apply {{version options config} {
+	    package require -exact dustmote $version
 	    ::dustmote::ThreadServe $options $config
-	}} $options $config] msg]} {
+	}} [package present dustmote] $options $config] msg]} {
 	    return -code error $msg
 	}
     }
@@ -231,7 +233,9 @@ proc ::dustmote::StartThreads {n options config} {
 # dustmote::ThreadServe --
 #
 #	In a server thread: serves OPTIONS and runs the -config script
-#	CONFIG, logging as the first thread does.
+#	CONFIG, logging as the first thread does.  Signals are the first
+#	thread's: here dustmote::onsignal does nothing, so a configuration
+#	that sets one runs in every thread.
 #
 # Results:
 #	None.
@@ -243,6 +247,9 @@ proc ::dustmote::ThreadServe {options config} {
 	proc ::bgerror {message} {
 	    puts stdout "bgerror: $message"
 	}
+    }
+    proc ::dustmote::onsignal {signals args} {
+	return [lindex $args 0]
     }
     variable ThreadServer [serve {*}$options]
     if {$config ne ""} {
@@ -271,19 +278,27 @@ proc ::dustmote::ThreadTold {word drain} {
 
 # dustmote::StopThreads --
 #
-#	Once the threads were told to stop or drain: waits for each to end.
+#	Once the threads were told to stop or drain: waits up to MS
+#	milliseconds for them to end, in the event loop; those left (busy in
+#	a handler, say) end with the process.
 #
 # Results:
 #	None.
 
-proc ::dustmote::StopThreads {} {
+proc ::dustmote::StopThreads {ms} {
     variable Threads
-    if {[info exists Threads]} {
-	foreach tid $Threads {
-	    thread::join $tid
-	}
-	set Threads {}
+    if {![info exists Threads]} {
+	return
     }
+    set deadline [expr {[clock milliseconds] + $ms}]
+    while {[llength [set Threads [lmap tid $Threads {
+	if {![thread::exists $tid]} continue
+	set tid
+    }]]] && [clock milliseconds] < $deadline} {
+	after 50 {set ::dustmote::Tick 1}
+	vwait ::dustmote::Tick
+    }
+    set Threads {}
 }
 
 # dustmote::StartWorkers --
@@ -380,7 +395,9 @@ proc ::dustmote::Tell {word {drain 0}} {
     }
     if {[info exists Threads]} {
 	foreach tid $Threads {
-	    thread::send -async $tid [list ::dustmote::ThreadTold $word $drain]
+	    # One that ended meanwhile is no longer there to tell.
+	    catch {thread::send -async $tid \
+		    [list ::dustmote::ThreadTold $word $drain]}
 	}
     }
 }

@@ -22,12 +22,13 @@ const DmSignalName dmSignalNames[] = {
 };
 
 /*
- * The pipe belongs to the process and is read by the thread that first
- * asked for a signal.
+ * The pipe belongs to the process and is read by the thread that asked
+ * for the signals (see DmSignalRelease).
  */
 
 static int pipeFds[2] = {-1, -1};
 static DmWatch pipeWatch;
+static int watching;			/* pipeWatch is in an event set. */
 
 /*
  *----------------------------------------------------------------------
@@ -113,19 +114,15 @@ DmSignalCatch(
 {
     struct sigaction sa;
 
-    if (on && pipeFds[0] < 0) {
-	if (DmWakeOpen(pipeFds) < 0) {
-	    return -1;
-	}
+    if (on && pipeFds[0] < 0 && DmWakeOpen(pipeFds) < 0) {
+	return -1;
+    }
+    if (on && !watching) {
 	if (DmWatchStart(&pipeWatch, pipeFds[0], DM_READABLE, PipeReadable,
 		NULL) < 0) {
-	    int err = errno;
-
-	    DmWakeClose(pipeFds);
-	    pipeFds[0] = pipeFds[1] = -1;
-	    errno = err;
 	    return -1;
 	}
+	watching = 1;
     }
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
@@ -136,4 +133,31 @@ DmSignalCatch(
 	sa.sa_handler = SIG_DFL;
     }
     return sigaction(signo, &sa, NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmSignalRelease --
+ *
+ *	No signal is caught any more: the pipe leaves this thread's event
+ *	set, so that the next thread to catch one watches it in its own.
+ *	The pipe stays open (a signal already on its way is read later).
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Stops the pipe's watch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmSignalRelease(void)
+{
+    if (watching) {
+	DmWatchStop(&pipeWatch);
+	watching = 0;
+    }
 }

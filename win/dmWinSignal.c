@@ -133,7 +133,8 @@ ConsoleHandler(
  *	0, or -1 with errno set.
  *
  * Side effects:
- *	Installs the console handler on first use.
+ *	Installs the console handler on first use; the calling thread is
+ *	the one told from now on.
  *
  *----------------------------------------------------------------------
  */
@@ -149,9 +150,36 @@ DmSignalCatch(
 	    errno = DmWinErrno(GetLastError());
 	    return -1;
 	}
-	owner = Tcl_GetCurrentThread();
 	installed = 1;
+    }
+    if (on) {
+	owner = Tcl_GetCurrentThread();	/* Set while none is caught (see
+					 * DmSignalRelease): the handler
+					 * does not read it then. */
     }
     InterlockedExchange(&caught[signo], on ? 1 : 0);
     return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmSignalRelease --
+ *
+ *	No signal is caught any more: no thread is told, and the next
+ *	catch, in whichever thread, makes that thread the one.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Forgets the thread.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmSignalRelease(void)
+{
+    owner = NULL;
 }

@@ -36,6 +36,8 @@ typedef struct ThreadData {
 
 static Tcl_ThreadDataKey dataKey;
 
+static void	MimeExit(void *clientData);
+
 static const char defaultHeader[] =
 	"Content-Type: application/octet-stream\r\n";
 #define TYPE_OFFSET (sizeof("Content-Type: ") - 1)
@@ -266,7 +268,7 @@ LoadMimeTypesFile(
  *	The thread data.
  *
  * Side effects:
- *	May build the table.
+ *	May build the table, freed when the thread ends.
  *
  *----------------------------------------------------------------------
  */
@@ -286,8 +288,42 @@ GetThreadData(void)
 	}
 	LoadMimeTypesFile(tsdPtr);
 	tsdPtr->initialized = 1;
+	Tcl_CreateThreadExitHandler(MimeExit, tsdPtr);
     }
     return tsdPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * MimeExit --
+ *
+ *	Frees the thread's table when the thread (a server thread, say)
+ *	ends.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Frees the entries and the table.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+MimeExit(
+    void *clientData)
+{
+    ThreadData *tsdPtr = clientData;
+    Tcl_HashSearch search;
+    Tcl_HashEntry *hPtr;
+
+    for (hPtr = Tcl_FirstHashEntry(&tsdPtr->types, &search); hPtr != NULL;
+	    hPtr = Tcl_NextHashEntry(&search)) {
+	Tcl_Free(Tcl_GetHashValue(hPtr));
+    }
+    Tcl_DeleteHashTable(&tsdPtr->types);
+    tsdPtr->initialized = 0;
 }
 
 /*

@@ -58,6 +58,7 @@ MODULE_SCOPE int	DmWatchStart(DmWatch *w, int fd, int events,
 			    DmWatchProc *proc, void *clientData);
 MODULE_SCOPE void	DmWatchSet(DmWatch *w, int events);
 MODULE_SCOPE void	DmWatchStop(DmWatch *w);
+MODULE_SCOPE void	DmWatchStopSync(DmWatch *w);
 MODULE_SCOPE int64_t	DmNowMs(void);
 MODULE_SCOPE int64_t	DmNowUs(void);
 

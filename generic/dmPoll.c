@@ -762,19 +762,23 @@ DmWatchSet(
 /*
  *----------------------------------------------------------------------
  *
- * DmWatchStop --
+ * DmWatchStop, DmWatchStopSync --
  *
- *	Removes a watch from the event set; its descriptor stays open.
+ *	Remove a watch from the event set; its descriptor stays open.  A
+ *	poll holds the sockets it waits on, so a descriptor closed while
+ *	the helper polls a copy of the set that has it lives on until that
+ *	poll ends: harmless for a connection (its end goes out a moment
+ *	later), not for a listener, which would go on accepting connections
+ *	(and then reset them).  DmWatchStopSync, for listeners, returns only
+ *	once that poll has ended; DmWatchStop does not wait, so closing many
+ *	connections at once (keep-alive timeouts) costs no trip through the
+ *	helper each.
  *
  * Results:
  *	None.
  *
  * Side effects:
  *	w->fd becomes -1, so a pending event of this batch is skipped.
- *	If the helper is polling a copy of the set that has fd, waits until
- *	that poll ends: a poll holds the sockets it waits on, so a listener
- *	closed during it would go on accepting connections (and then reset
- *	them).
  *
  *----------------------------------------------------------------------
  */
@@ -788,13 +792,24 @@ DmWatchStop(
     if (w->registered && t->started > 0) {
 	w->registered = 0;
 	Update(t, w, 0);		/* Wakes a poll under way. */
+    }
+    w->fd = -1;
+}
+
+void
+DmWatchStopSync(
+    DmWatch *w)
+{
+    ThreadData *t = Tcl_GetThreadData(&dataKey, sizeof(ThreadData));
+
+    DmWatchStop(w);
+    if (t->started > 0) {
 	Tcl_MutexLock(&t->lock);
 	while (t->polling && t->copied != t->changes && !t->quit) {
 	    Tcl_ConditionWait(&t->polled, &t->lock, NULL);
 	}
 	Tcl_MutexUnlock(&t->lock);
     }
-    w->fd = -1;
 }
 
 /*

@@ -405,7 +405,7 @@ DmServerClose(
     }
     DmEnter();
     srv->closing = 1;
-    DmWatchStop(&srv->listen);
+    DmWatchStopSync(&srv->listen);	/* Refuses connections from now. */
     DmNetClose(fd);
     DmLogFlush(srv);
     DmLogSinkFree(&srv->accessSink);

@@ -302,9 +302,12 @@ DmWatchSet(
 /*
  *----------------------------------------------------------------------
  *
- * DmWatchStop --
+ * DmWatchStop, DmWatchStopSync --
  *
- *	Removes a watch from the event set; its descriptor stays open.
+ *	Remove a watch from the event set; its descriptor stays open.
+ *	epoll lets go of a descriptor at once, so DmWatchStopSync (for a
+ *	listener that must refuse connections as soon as it is closed; see
+ *	dmPoll.c) has nothing more to wait for.
  *
  * Results:
  *	None.
@@ -326,4 +329,11 @@ DmWatchStop(
 	w->registered = 0;
     }
     w->fd = -1;
+}
+
+void
+DmWatchStopSync(
+    DmWatch *w)
+{
+    DmWatchStop(w);
 }

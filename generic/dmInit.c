@@ -59,11 +59,11 @@ DmUniqueId(void)
  *
  *	Initialises the package in an interpreter: the C commands
  *	dustmote::serve, dustmote::pump, dustmote::mimetype,
- *	dustmote::onsignal and dustmote::setuser, and the ones the Tcl part
- *	of the package (library/, sourced by the package index after this)
- *	builds on: dustmote::Pipeline installs routes and filters,
- *	dustmote::Formparts decodes forms, dustmote::Defaults gives the
- *	option defaults.
+ *	dustmote::onsignal, dustmote::setuser and dustmote::ticketsecret,
+ *	and the ones the Tcl part of the package (library/, sourced by the
+ *	package index after this) builds on: dustmote::Pipeline installs
+ *	routes and filters, dustmote::Formparts decodes forms,
+ *	dustmote::Defaults gives the option defaults.
  *
  * Results:
  *	A standard Tcl result.
@@ -100,6 +100,8 @@ Dustmote_Init(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::setuser", DmSetuserObjCmd,
 	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::ticketsecret",
+	    DmTicketsecretObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::Pipeline", DmPipelineObjCmd,
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::Formparts", DmFormpartsObjCmd,

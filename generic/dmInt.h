@@ -844,6 +844,7 @@ MODULE_SCOPE Tcl_ObjCmdProc DmMimetypeObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmPumpObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmOnsignalObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmSetuserObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmTicketsecretObjCmd;	/* dmTls.c */
 
 /*
  * Building responses (generic/dmReply.c).  A reply is assembled in a

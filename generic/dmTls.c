@@ -7,7 +7,11 @@
  *	for), and each connection's reads and writes through OpenSSL on its
  *	non-blocking socket.  Only TLS 1.2 and 1.3, no renegotiation, ALPN
  *	"http/1.1", session tickets whose keys change every hour (unless
- *	turned off), no session cache.
+ *	turned off), no session cache.  The ticket keys are derived from a
+ *	secret of the process and the hour, so every server, thread and
+ *	process given the same secret (dustmote::ticketsecret; the
+ *	launcher gives its workers its own) takes the others' tickets, and
+ *	a reload keeps them.
  *
  *	A connection's SSL object is the DmTls pointer itself.  Records are
  *	read without read-ahead and into room for a whole record, so
@@ -19,29 +23,33 @@
  */
 
 #include "dmInt.h"
+#include "dmAscii.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef HAVE_OPENSSL
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define TICKET_ROTATE	3600	/* Seconds a ticket key encrypts for; it
-				 * decrypts for as long again. */
+#define TICKET_ROTATE	3600	/* Seconds (of the wall clock, which all
+				 * processes share) a ticket key encrypts
+				 * for; it decrypts for as long again. */
+#define SECRET_SIZE	32
 #define MAX_CERTS	DM_TLS_MAX_CERTS
 
 typedef struct TicketKey {
     unsigned char name[16];
     unsigned char aes[32];
     unsigned char hmac[32];
-    int64_t made;		/* When (seconds), 0 for an empty slot. */
 } TicketKey;
 
 struct DmTlsConfig {
@@ -50,8 +58,6 @@ struct DmTlsConfig {
     int numCerts;
     SSL_CTX *ctx[MAX_CERTS];	/* By certificate; ctx[0] the default. */
     X509 *cert[MAX_CERTS];	/* Their leaf certificates (borrowed). */
-    TicketKey keys[2];		/* The current ticket key and the one
-				 * before it. */
 };
 
 /*
@@ -68,7 +74,9 @@ enum {
 };
 
 static int	ConfigIndex = -1;	/* SSL_CTX ex_data: the DmTlsConfig. */
-static Tcl_Mutex indexMutex;
+static Tcl_Mutex indexMutex;		/* Guards ConfigIndex and the secret. */
+static unsigned char ticketSecret[SECRET_SIZE];
+static int	haveSecret;		/* 0 until the secret is made or set. */
 
 /*
  *----------------------------------------------------------------------
@@ -193,22 +201,104 @@ SniSelect(
 /*
  *----------------------------------------------------------------------
  *
+ * GetSecret --
+ *
+ *	Copies the process's ticket secret, making a random one the first
+ *	time.
+ *
+ * Results:
+ *	1, or 0 if no random bytes could be had.
+ *
+ * Side effects:
+ *	May make the secret.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetSecret(
+    unsigned char secret[SECRET_SIZE])
+{
+    int ok = 1;
+
+    Tcl_MutexLock(&indexMutex);
+    if (!haveSecret) {
+	haveSecret = ok = RAND_priv_bytes(ticketSecret, SECRET_SIZE) > 0;
+    }
+    memcpy(secret, ticketSecret, SECRET_SIZE);
+    Tcl_MutexUnlock(&indexMutex);
+    return ok;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DeriveKey --
+ *
+ *	The ticket key of one period: its name, cipher key and MAC key are
+ *	each HMAC-SHA256 of the secret over a label and the period number.
+ *
+ * Results:
+ *	1, or 0 if the digest failed.
+ *
+ * Side effects:
+ *	Fills *key.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+DeriveKey(
+    const unsigned char secret[SECRET_SIZE],
+    int64_t period,
+    TicketKey *key)
+{
+    unsigned char data[9], md[32];
+    unsigned int len;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+	data[8 - i] = (unsigned char) (period >> (8 * i));
+    }
+    data[0] = 'n';
+    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, md, &len) == NULL) {
+	return 0;
+    }
+    memcpy(key->name, md, sizeof(key->name));
+    data[0] = 'a';
+    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->aes, &len)
+	    == NULL) {
+	return 0;
+    }
+    data[0] = 'h';
+    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->hmac, &len)
+	    == NULL) {
+	return 0;
+    }
+    OPENSSL_cleanse(md, sizeof(md));
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * TicketKeys --
  *
  *	Encrypts and decrypts session tickets with keys of our own, so that
- *	they change: a key encrypts for TICKET_ROTATE seconds and decrypts
- *	for twice that (tickets of the key before the current one are
- *	renewed), and a session lasts TICKET_ROTATE seconds.  OpenSSL's own
- *	key would last as long as the server.  A TLS 1.3 ticket is renewed
- *	whenever it is used: a client is meant to use each once (RFC 8446,
- *	C.4), and OpenSSL sends no new one otherwise.
+ *	they change and are shared: the key of the current period (of
+ *	TICKET_ROTATE seconds) encrypts, and it and the one before decrypt
+ *	(tickets of the older key are renewed); a session lasts
+ *	TICKET_ROTATE seconds.  OpenSSL's own key would last as long as the
+ *	server and be its alone.  A TLS 1.3 ticket is renewed whenever it
+ *	is used: a client is meant to use each once (RFC 8446, C.4), and
+ *	OpenSSL sends no new one otherwise.
  *
  * Results:
  *	1 (ticket made, or good), 2 (good, but renew it), 0 (unknown key:
  *	a full handshake), -1 (error).
  *
  * Side effects:
- *	May make a new key.
+ *	None.
  *
  *----------------------------------------------------------------------
  */
@@ -222,61 +312,59 @@ TicketKeys(
     EVP_MAC_CTX *mac,
     int encrypt)
 {
-    DmTlsConfig *tc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ConfigIndex);
-    int64_t now = DmNowMs() / 1000;
-    TicketKey *key = NULL;
+    int64_t period = (int64_t) time(NULL) / TICKET_ROTATE;
+    unsigned char secret[SECRET_SIZE];
+    TicketKey key;
     OSSL_PARAM params[3];
-    int result = 1, i;
+    int result = -1, i;
 
+    if (!GetSecret(secret)) {
+	return -1;
+    }
     if (encrypt) {
-	if (tc->keys[0].made == 0 || now - tc->keys[0].made >= TICKET_ROTATE
-		|| now < tc->keys[0].made) {
-	    TicketKey fresh;
-
-	    if (RAND_bytes(fresh.name, 16) <= 0
-		    || RAND_bytes(fresh.aes, 32) <= 0
-		    || RAND_bytes(fresh.hmac, 32) <= 0) {
-		return -1;
-	    }
-	    fresh.made = now;
-	    tc->keys[1] = tc->keys[0];
-	    tc->keys[0] = fresh;
-	    OPENSSL_cleanse(&fresh, sizeof(fresh));
+	if (!DeriveKey(secret, period, &key) || RAND_bytes(iv, 16) <= 0) {
+	    goto done;
 	}
-	key = &tc->keys[0];
-	if (RAND_bytes(iv, 16) <= 0) {
-	    return -1;
-	}
-	memcpy(keyName, key->name, 16);
-	if (!EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+	memcpy(keyName, key.name, 16);
+	if (!EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes,
 		iv)) {
-	    return -1;
+	    goto done;
 	}
+	result = 1;
     } else {
+	result = 0;
 	for (i = 0; i < 2; i++) {
-	    if (tc->keys[i].made != 0
-		    && now - tc->keys[i].made < 2 * TICKET_ROTATE
-		    && memcmp(keyName, tc->keys[i].name, 16) == 0) {
-		key = &tc->keys[i];
+	    if (!DeriveKey(secret, period - i, &key)) {
+		result = -1;
+		goto done;
+	    }
+	    if (memcmp(keyName, key.name, 16) == 0) {
 		result = (i == 0 && SSL_version(ssl) != TLS1_3_VERSION) ? 1
 			: 2;
 		break;
 	    }
 	}
-	if (key == NULL) {
-	    return 0;
+	if (result == 0) {
+	    goto done;
 	}
-	if (!EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+	if (!EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes,
 		iv)) {
-	    return -1;
+	    result = -1;
+	    goto done;
 	}
     }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-	    key->hmac, sizeof(key->hmac));
+	    key.hmac, sizeof(key.hmac));
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *) "SHA256", 0);
     params[2] = OSSL_PARAM_construct_end();
-    return EVP_MAC_CTX_set_params(mac, params) ? result : -1;
+    if (!EVP_MAC_CTX_set_params(mac, params)) {
+	result = -1;
+    }
+  done:
+    OPENSSL_cleanse(&key, sizeof(key));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return result;
 }
 
 /*
@@ -554,7 +642,6 @@ DmTlsConfigFree(
     for (i = 0; i < tc->numCerts; i++) {
 	SSL_CTX_free(tc->ctx[i]);
     }
-    OPENSSL_cleanse(tc->keys, sizeof(tc->keys));
     free(tc);
 }
 
@@ -904,6 +991,78 @@ DmTlsInfo(
     *serverNamePtr = name ? name : "";
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmTicketsecretObjCmd --
+ *
+ *	dustmote::ticketsecret ?SECRET?: the secret the process's session
+ *	ticket keys are derived from, as 64 hexadecimal digits; with an
+ *	argument, sets it.  Processes (or machines behind one load
+ *	balancer) given the same secret take each other's tickets.
+ *
+ * Results:
+ *	A standard Tcl result: the secret.
+ *
+ * Side effects:
+ *	May make or set the secret: tickets made with another secret are
+ *	no longer taken.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmTicketsecretObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    unsigned char secret[SECRET_SIZE];
+    char hex[2 * SECRET_SIZE + 1];
+    int i;
+
+    if (objc > 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "?secret?");
+	return TCL_ERROR;
+    }
+    if (objc == 2) {
+	Tcl_Size len;
+	const char *s = Tcl_GetStringFromObj(objv[1], &len);
+
+	for (i = 0; i < 2 * SECRET_SIZE && i < len; i++) {
+	    int d = DmHexValue((unsigned char) s[i]);
+
+	    if (d < 0) {
+		break;
+	    }
+	    secret[i / 2] = (unsigned char) ((i % 2) ? secret[i / 2] | d
+		    : d << 4);
+	}
+	if (i != 2 * SECRET_SIZE || len != 2 * SECRET_SIZE) {
+	    OPENSSL_cleanse(secret, sizeof(secret));
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("bad ticket secret:"
+		    " must be 64 hexadecimal digits", -1));
+	    Tcl_SetErrorCode(interp, "DUSTMOTE", "VALUE", "SECRET", NULL);
+	    return TCL_ERROR;
+	}
+	Tcl_MutexLock(&indexMutex);
+	memcpy(ticketSecret, secret, SECRET_SIZE);
+	haveSecret = 1;
+	Tcl_MutexUnlock(&indexMutex);
+    } else if (!GetSecret(secret)) {
+	return TlsError(interp, "RANDOM", "no random bytes for the ticket"
+		" secret", NULL);
+    }
+    for (i = 0; i < SECRET_SIZE; i++) {
+	snprintf(hex + 2 * i, 3, "%02x", secret[i]);
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(hex, 2 * SECRET_SIZE));
+    OPENSSL_cleanse(hex, sizeof(hex));
+    return TCL_OK;
+}
+
 #else /* !HAVE_OPENSSL */
 
 /*
@@ -933,6 +1092,19 @@ void
 DmTlsConfigFree(
     TCL_UNUSED(DmTlsConfig *))
 {
+}
+
+int
+DmTicketsecretObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    TCL_UNUSED(int) /*objc*/,
+    TCL_UNUSED(Tcl_Obj *const *) /*objv*/)
+{
+    Tcl_SetObjResult(interp, Tcl_NewStringObj("session tickets are not"
+	    " available: this build has no OpenSSL", -1));
+    Tcl_SetErrorCode(interp, "DUSTMOTE", "UNSUPPORTED", "TLS", NULL);
+    return TCL_ERROR;
 }
 
 #endif /* HAVE_OPENSSL */

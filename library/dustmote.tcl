@@ -2,8 +2,8 @@
 #
 #	The Tcl part of the dustmote package, sourced once the C library is
 #	loaded (which provides dustmote::serve, dustmote::pump,
-#	dustmote::mimetype, dustmote::onsignal and dustmote::setuser).  It
-#	sources the rest, a file a concern:
+#	dustmote::mimetype, dustmote::onsignal, dustmote::setuser and
+#	dustmote::ticketsecret).  It sources the rest, a file a concern:
 #	    route.tcl	    routes and filters of a server handle
 #	    helpers.tcl	    url, formdata, basicauth and add-handler
 #	    launcher.tcl    the "dustmote" program's main
@@ -13,8 +13,8 @@
 # See the file "LICENSE" for terms of use.
 
 namespace eval ::dustmote {
-    namespace export serve pump mimetype onsignal setuser main url tohttps \
-	    formdata basicauth add-handler
+    namespace export serve pump mimetype onsignal setuser ticketsecret \
+	    main url tohttps formdata basicauth add-handler
 }
 
 apply {{dir} {

@@ -116,6 +116,11 @@ proc ::dustmote::main {argv} {
 	    puts stdout "bgerror: $message"
 	}
     }
+    if {[dict exists $own -control] && [gets stdin secret] > 0} {
+	# A worker: the first process's first word is the secret of its
+	# session tickets, so that a client resumes on any worker.
+	ticketsecret $secret
+    }
     if {[catch {serve {*}$options} server]} {
 	puts stderr "dustmote: $server"
 	exit 1
@@ -309,11 +314,12 @@ proc ::dustmote::StopThreads {ms} {
 #	this process gives up its privileges.  A worker's stdin is a pipe
 #	from this process, which tells it to stop, drain or reopen its logs;
 #	its stdout is this process's (the access log), and its stderr comes
-#	through a pipe of its own, whose end says that it has exited.  One
-#	that exits while serving is started again after a second, unless it
-#	had run for less than two seconds: a worker that cannot start (it
-#	cannot bind a port below 1024 once this process switched user, say)
-#	is not tried for ever.
+#	through a pipe of its own, whose end says that it has exited.  It
+#	is given this process's ticket secret, so that TLS sessions resume
+#	on any worker.  One that exits while serving is started again after
+#	a second, unless it had run for less than two seconds: a worker
+#	that cannot start (it cannot bind a port below 1024 once this
+#	process switched user, say) is not tried for ever.
 #
 # Results:
 #	None.
@@ -337,6 +343,8 @@ proc ::dustmote::StartWorker {} {
 	    >@stdout 2>@ $errOut] w]
     close $errOut
     fconfigure $ctl -buffering line
+    # Its first line (empty without TLS): see main.
+    puts $ctl [expr {[catch ticketsecret secret] ? "" : $secret}]
     fconfigure $errIn -blocking 0 -buffering line
     fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn \
 	    [clock milliseconds]]

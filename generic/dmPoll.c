@@ -71,7 +71,10 @@ typedef struct ThreadData {
     struct pollfd *set;		/* What to wait for, count entries. */
     int count, room;
     int polling;		/* The helper is in poll() with a copy: a
-				 * change must wake it. */
+				 * change must wake it... */
+    int poked;			/* ...unless one already did: it copies
+				 * every change made before it takes the
+				 * lock again. */
     unsigned changes;		/* Changes to the set, counted... */
     unsigned copied;		/* ...and how many the helper's copy has:
 				 * a stop waits for a poll of an older one. */
@@ -245,6 +248,7 @@ Helper(
 	fds[0].events = POLLIN;
 	memcpy(fds + 1, t->set, (size_t) t->count * sizeof(*fds));
 	t->polling = 1;
+	t->poked = 0;
 	t->copied = t->changes;
 	Tcl_MutexUnlock(&t->lock);
 
@@ -675,7 +679,8 @@ Update(
 	t->set[slot].revents = 0;
     }
     t->changes++;
-    wake = t->polling;
+    wake = t->polling && !t->poked;
+    t->poked |= wake;
     Tcl_MutexUnlock(&t->lock);
     if (wake) {
 	DmWakePoke(t->wake[1]);

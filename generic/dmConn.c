@@ -1462,12 +1462,13 @@ ConnSend(
 	    uint64_t left = conn->fileEnd - conn->fileOff;
 	    size_t want = left < SENDFILE_CHUNK ? (size_t) left
 		    : SENDFILE_CHUNK;
+	    int zeroCopy = 0;
 	    long n = (conn->tls != NULL)
 		    ? DmTlsSendFile(conn->tls, conn->fileFd, &conn->fileOff,
-			    want)
+			    want, &zeroCopy)
 		    : DmNetSendFile(conn->watch.fd, conn->fileFd,
 			    &conn->fileOff, want, conn->srv->config.sendFile
-			    ? DM_SENDFILE_LATER : DM_SENDFILE_COPY);
+			    ? DM_SENDFILE_LATER : DM_SENDFILE_COPY, &zeroCopy);
 
 	    if (n < 0 && DmErrnoIsAgain()) {
 		goto wait;
@@ -1485,6 +1486,9 @@ ConnSend(
 	    }
 	    progress = 1;
 	    conn->replySent += (uint64_t) n;
+	    if (zeroCopy) {
+		conn->srv->zeroCopyBytes += (uint64_t) n;
+	    }
 	}
 	if (conn->fileFd >= 0) {
 	    DmFileClose(conn->fileFd);

@@ -137,7 +137,7 @@ MODULE_SCOPE long	DmNetRead(int fd, char *buf, size_t len, int peek);
 MODULE_SCOPE long	DmNetSend(int fd, const DmBuf *bufs, int count,
 			    int more);
 MODULE_SCOPE long	DmNetSendFile(int sock, int fileFd, uint64_t *offsetPtr,
-			    size_t count, int flags);
+			    size_t count, int flags, int *zeroCopyPtr);
 MODULE_SCOPE int	DmNetSendFileDefault(void);
 MODULE_SCOPE long	DmNetSendFileCopy(int sock, int fileFd,
 			    uint64_t *offsetPtr, size_t count);
@@ -183,7 +183,8 @@ MODULE_SCOPE int	DmTlsHandshake(DmTls *tls);
 MODULE_SCOPE long	DmTlsRecv(DmTls *tls, char *buf, size_t len);
 MODULE_SCOPE long	DmTlsSend(DmTls *tls, const DmBuf *bufs, int count);
 MODULE_SCOPE long	DmTlsSendFile(DmTls *tls, int fileFd,
-			    uint64_t *offsetPtr, size_t count);
+			    uint64_t *offsetPtr, size_t count,
+			    int *zeroCopyPtr);
 MODULE_SCOPE int	DmTlsPending(DmTls *tls);
 MODULE_SCOPE void	DmTlsInfo(DmTls *tls, const char **protocolPtr,
 			    const char **cipherPtr,
@@ -199,7 +200,7 @@ MODULE_SCOPE void	DmTlsInfo(DmTls *tls, const char **protocolPtr,
 #   define DmTlsHandshake(tls)		DM_TLS_FAILED
 #   define DmTlsRecv(tls, buf, len)	(-1L)
 #   define DmTlsSend(tls, bufs, count)	(-1L)
-#   define DmTlsSendFile(tls, fd, offPtr, count) (-1L)
+#   define DmTlsSendFile(tls, fd, offPtr, count, zcPtr) (-1L)
 #   define DmTlsPending(tls)		0
 #   define DmTlsInfo(tls, protocolPtr, cipherPtr, serverNamePtr) \
 	(*(protocolPtr) = *(cipherPtr) = *(serverNamePtr) = "")
@@ -534,6 +535,8 @@ struct DmServer {
     uint64_t accepted, requests; /* Counters for stats. */
     uint64_t responses[600];	/* Replies done, by status. */
     uint64_t bytesSent;		/* Bytes of replies (heads too) sent. */
+    uint64_t zeroCopyBytes;	/* File bytes of those sent with no copy
+				 * through the process. */
     int64_t startMs;		/* When it started listening. */
     uint64_t inputSeq;		/* Counts reads from sockets, so the cache
 				 * knows which requests came after its last

@@ -277,7 +277,7 @@ Step(
 	    off = (uint64_t) Tcl_Tell(pump->in);
 	    sent = DmNetSendFile(pump->outFd, pump->inFd, &off,
 		    (pump->left < 0 || pump->left > SENDFILE_STEP)
-		    ? SENDFILE_STEP : (size_t) pump->left, 0);
+		    ? SENDFILE_STEP : (size_t) pump->left, 0, NULL);
 	    if (sent < 0) {
 		if (DmErrnoIsAgain()) {
 		    pump->waitMask = WAIT_OUT;

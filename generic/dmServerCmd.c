@@ -296,6 +296,8 @@ Stats(
     }
     PUT("responses", byStatus);
     PUT("bytes", Tcl_NewWideIntObj((Tcl_WideInt) srv->bytesSent));
+    PUT("zerocopybytes", Tcl_NewWideIntObj((Tcl_WideInt)
+	    srv->zeroCopyBytes));
     PUT("uptime", Tcl_NewWideIntObj((Tcl_WideInt)
 	    ((DmNowMs() - srv->startMs) / 1000)));
     DmPipelineCounts(srv->pipeline, &routes, &filters);

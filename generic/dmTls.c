@@ -843,8 +843,8 @@ DmTlsHandshake(
  *	(small buffers are gathered into one record first): a send that has
  *	to wait must be made again with at least the same bytes, as the
  *	connection's pending output and file offset ensure.  File bytes are
- *	sent by the kernel (kTLS) where it does TLS, else read and
- *	encrypted.
+ *	sent by the kernel (kTLS) where it does TLS, which sets
+ *	*zeroCopyPtr, else read and encrypted.
  *
  * Results:
  *	Bytes moved, 0 at the end of input, or -1 with errno set.
@@ -933,7 +933,8 @@ DmTlsSendFile(
     DmTls *tls,
     int fileFd,
     uint64_t *offsetPtr,
-    size_t count)
+    size_t count,
+    int *zeroCopyPtr)
 {
     SSL *ssl = (SSL *) tls;
 
@@ -945,6 +946,7 @@ DmTlsSendFile(
 		(off_t) *offsetPtr, count, 0), NULL);
 	if (n > 0) {
 	    *offsetPtr += (uint64_t) n;
+	    *zeroCopyPtr = 1;
 	}
 	return n;
     }

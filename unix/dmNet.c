@@ -214,7 +214,8 @@ DmNetSend(
  *	DmNetSendFileDefault: 1.
  *
  * Side effects:
- *	Advances *offsetPtr; the file's own position is not used.
+ *	Advances *offsetPtr; the file's own position is not used.  Sets
+ *	*zeroCopyPtr (unless NULL) to 1 when sendfile sent the bytes.
  *
  *----------------------------------------------------------------------
  */
@@ -225,7 +226,8 @@ DmNetSendFile(
     int fileFd,
     uint64_t *offsetPtr,
     size_t count,
-    int flags)
+    int flags,
+    int *zeroCopyPtr)
 {
 #ifdef HAVE_SENDFILE
     off_t off = (off_t) *offsetPtr;
@@ -241,6 +243,9 @@ DmNetSendFile(
     } while (n < 0 && errno == EINTR);
     if (n >= 0) {
 	*offsetPtr = (uint64_t) off;
+	if (zeroCopyPtr != NULL) {
+	    *zeroCopyPtr = 1;
+	}
 	return n;
     }
     if (errno != EINVAL && errno != ENOSYS) {

@@ -71,7 +71,8 @@ static Tcl_ThreadDataKey dataKey;
 
 static Transfer **	Slot(ThreadData *t, int sock);
 static long		Collect(Transfer *tr, int fileFd,
-			    uint64_t *offsetPtr, size_t count);
+			    uint64_t *offsetPtr, size_t count,
+			    int *zeroCopyPtr);
 static void		Drop(ThreadData *t, Transfer **linkPtr);
 static void		Finish(Transfer *tr);
 static void		TransferExit(void *clientData);
@@ -147,7 +148,8 @@ Slot(
  *
  * Side effects:
  *	Advances *offsetPtr; may start a send, park the socket in the
- *	event set and register a thread-pool wait.
+ *	event set and register a thread-pool wait.  Sets *zeroCopyPtr
+ *	(unless NULL) to 1 when TransmitFile sent the bytes.
  *
  *----------------------------------------------------------------------
  */
@@ -158,7 +160,8 @@ DmNetSendFile(
     int fileFd,
     uint64_t *offsetPtr,
     size_t count,
-    int flags)
+    int flags,
+    int *zeroCopyPtr)
 {
     ThreadData *t;
     Transfer **linkPtr, *tr;
@@ -172,7 +175,7 @@ DmNetSendFile(
 	    errno = EAGAIN;		/* Woken early: by a read, say. */
 	    return -1;
 	}
-	return Collect(tr, fileFd, offsetPtr, count);	/* Even if
+	return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);	/* Even if
 						 * -sendfile changed. */
     }
     if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN
@@ -231,13 +234,13 @@ DmNetSendFile(
 		tr->wait = NULL;
 		CancelIoEx(DM_HANDLE(sock), &tr->ov);
 		WaitForSingleObject(tr->ov.hEvent, INFINITE);
-		return Collect(tr, fileFd, offsetPtr, count);
+		return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);
 	    }
 	    errno = EAGAIN;
 	    return -1;
 	}
     }
-    return Collect(tr, fileFd, offsetPtr, count);	/* Done at once. */
+    return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);	/* Done at once. */
 }
 
 /*
@@ -283,7 +286,8 @@ Completed(
  *	Bytes sent, or -1 with errno set.
  *
  * Side effects:
- *	Advances *offsetPtr; ends the wait; unparks the socket.
+ *	Advances *offsetPtr; ends the wait; unparks the socket.  Sets
+ *	*zeroCopyPtr as DmNetSendFile does.
  *
  *----------------------------------------------------------------------
  */
@@ -293,7 +297,8 @@ Collect(
     Transfer *tr,
     int fileFd,
     uint64_t *offsetPtr,
-    size_t count)
+    size_t count,
+    int *zeroCopyPtr)
 {
     DWORD sent = 0, flags = 0;
     int64_t took;
@@ -315,6 +320,9 @@ Collect(
 	tr->size /= 2;
     }
     *offsetPtr += sent;
+    if (zeroCopyPtr != NULL) {
+	*zeroCopyPtr = 1;
+    }
     return (long) sent;
 }
 

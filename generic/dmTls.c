@@ -255,28 +255,21 @@ DeriveKey(
 {
     unsigned char data[9], md[32];
     unsigned int len;
-    int i;
+    int i, ok;
 
     for (i = 0; i < 8; i++) {
 	data[8 - i] = (unsigned char) (period >> (8 * i));
     }
     data[0] = 'n';
-    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, md, &len) == NULL) {
-	return 0;
-    }
+    ok = HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, md, &len) != NULL;
     memcpy(key->name, md, sizeof(key->name));
-    data[0] = 'a';
-    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->aes, &len)
-	    == NULL) {
-	return 0;
-    }
-    data[0] = 'h';
-    if (HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->hmac, &len)
-	    == NULL) {
-	return 0;
-    }
     OPENSSL_cleanse(md, sizeof(md));
-    return 1;
+    data[0] = 'a';
+    ok = ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->aes,
+	    &len) != NULL;
+    data[0] = 'h';
+    return ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->hmac,
+	    &len) != NULL;
 }
 
 /*
@@ -286,8 +279,9 @@ DeriveKey(
  *
  *	Encrypts and decrypts session tickets with keys of our own, so that
  *	they change and are shared: the key of the current period (of
- *	TICKET_ROTATE seconds) encrypts, and it and the one before decrypt
- *	(tickets of the older key are renewed); a session lasts
+ *	TICKET_ROTATE seconds) encrypts, and it and the one before decrypt,
+ *	as does the one after, for machines whose clocks are a little apart
+ *	(tickets of the other keys are renewed); a session lasts
  *	TICKET_ROTATE seconds.  OpenSSL's own key would last as long as the
  *	server and be its alone.  A TLS 1.3 ticket is renewed whenever it
  *	is used: a client is meant to use each once (RFC 8446, C.4), and
@@ -332,9 +326,11 @@ TicketKeys(
 	}
 	result = 1;
     } else {
+	static const int tried[] = {0, -1, 1};	/* Periods from now. */
+
 	result = 0;
-	for (i = 0; i < 2; i++) {
-	    if (!DeriveKey(secret, period - i, &key)) {
+	for (i = 0; i < 3; i++) {
+	    if (!DeriveKey(secret, period + tried[i], &key)) {
 		result = -1;
 		goto done;
 	    }
@@ -365,6 +361,76 @@ TicketKeys(
     OPENSSL_cleanse(&key, sizeof(key));
     OPENSSL_cleanse(secret, sizeof(secret));
     return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetSessionContext --
+ *
+ *	Names what a session was checked against: a digest of the CA
+ *	certificates clients must show one signed by (none without
+ *	-cafile) and of -ciphers, -ciphersuites and -protocols.  Every
+ *	server of the process takes the same tickets (TicketKeys), and
+ *	OpenSSL resumes a session only under the context it was made in:
+ *	so a ticket from a server that asks for no client certificate, or
+ *	trusts another CA, makes a full handshake on one that requires it,
+ *	and a reload that changes the CA or ciphers ends earlier sessions.
+ *
+ * Results:
+ *	1, or 0 if the digest failed.
+ *
+ * Side effects:
+ *	Sets the context's session id context.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SetSessionContext(
+    SSL_CTX *ctx,
+    Tcl_Obj *const parts[])
+{
+    static const int named[] = {TLS_CIPHERS, TLS_CIPHERSUITES, TLS_PROTOCOLS};
+    STACK_OF(X509_OBJECT) *objs =
+	    X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE], tag[5];
+    unsigned int len = 0;
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    int i;
+
+    for (i = 0; ok && i < (int) (sizeof(named) / sizeof(named[0])); i++) {
+	Tcl_Size n;
+	const char *s;
+
+	if (parts[named[i]] == NULL) {
+	    continue;
+	}
+	s = Tcl_GetStringFromObj(parts[named[i]], &n);
+	tag[0] = (unsigned char) named[i];	/* Kind and length: no two
+						 * values read the same. */
+	tag[1] = (unsigned char) (n >> 24);
+	tag[2] = (unsigned char) (n >> 16);
+	tag[3] = (unsigned char) (n >> 8);
+	tag[4] = (unsigned char) n;
+	ok = EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, s, n);
+    }
+    for (i = 0; ok && objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+	X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+	unsigned char one[EVP_MAX_MD_SIZE];
+	unsigned int oneLen;
+
+	if (x != NULL) {
+	    ok = X509_digest(x, EVP_sha256(), one, &oneLen)
+		    && EVP_DigestUpdate(md, one, oneLen);
+	}
+    }
+    ok = ok && EVP_DigestFinal_ex(md, digest, &len)
+	    && SSL_CTX_set_session_id_context(ctx, digest,
+		    len < SSL_MAX_SID_CTX_LENGTH ? len : SSL_MAX_SID_CTX_LENGTH);
+    EVP_MD_CTX_free(md);
+    return ok;
 }
 
 /*
@@ -429,8 +495,6 @@ NewContext(
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
 	    | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION
 	    | SSL_OP_ENABLE_KTLS | SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "dustmote",
-	    8);			/* Resumption with -cafile needs it. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS
 	    | SSL_MODE_ENABLE_PARTIAL_WRITE
 	    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -494,6 +558,10 @@ NewContext(
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER
 		| SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     }
+    if (!SetSessionContext(ctx, parts)) {
+	TlsError(interp, "CONTEXT", "cannot make a TLS context", NULL);
+	goto failed;
+    }
     tc->cert[tc->numCerts] = x;
     return ctx;
 
@@ -511,9 +579,9 @@ NewContext(
  *	(one or more, the first the default) and the options they share:
  *	-cafile (client certificates are then required and checked),
  *	-ciphers (TLS 1.2), -ciphersuites (TLS 1.3), -protocols (a list of
- *	tls1.2 and tls1.3), -tickets (0: no session tickets).  An empty value is no TLS.  Free drops the
- *	server's reference; connections that use them keep them until they
- *	end.
+ *	tls1.2 and tls1.3), -tickets (0: no session tickets).  An empty
+ *	value is no TLS.  Free drops the server's reference; connections
+ *	that use them keep them until they end.
  *
  * Results:
  *	TCL_OK with *configPtr set (NULL for an empty value), or TCL_ERROR
@@ -844,7 +912,7 @@ DmTlsHandshake(
  *	to wait must be made again with at least the same bytes, as the
  *	connection's pending output and file offset ensure.  File bytes are
  *	sent by the kernel (kTLS) where it does TLS, which sets
- *	*zeroCopyPtr, else read and encrypted.
+ *	*zeroCopyPtr (unless NULL), else read and encrypted.
  *
  * Results:
  *	Bytes moved, 0 at the end of input, or -1 with errno set.
@@ -946,7 +1014,9 @@ DmTlsSendFile(
 		(off_t) *offsetPtr, count, 0), NULL);
 	if (n > 0) {
 	    *offsetPtr += (uint64_t) n;
-	    *zeroCopyPtr = 1;
+	    if (zeroCopyPtr != NULL) {
+		*zeroCopyPtr = 1;
+	    }
 	}
 	return n;
     }
@@ -1053,8 +1123,11 @@ DmTicketsecretObjCmd(
 	haveSecret = 1;
 	Tcl_MutexUnlock(&indexMutex);
     } else if (!GetSecret(secret)) {
-	return TlsError(interp, "RANDOM", "no random bytes for the ticket"
-		" secret", NULL);
+	ERR_clear_error();
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("no random bytes for the"
+		" ticket secret", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "TLS", "RANDOM", NULL);
+	return TCL_ERROR;
     }
     for (i = 0; i < SECRET_SIZE; i++) {
 	snprintf(hex + 2 * i, 3, "%02x", secret[i]);
@@ -1069,7 +1142,8 @@ DmTicketsecretObjCmd(
 
 /*
  * Without OpenSSL a server cannot be given -tls, so no connection has
- * TLS: only DmTlsConfigNew is ever reached, to say so.
+ * TLS: only DmTlsConfigNew and DmTicketsecretObjCmd are ever reached, to
+ * say so.
  */
 
 int

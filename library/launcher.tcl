@@ -116,10 +116,15 @@ proc ::dustmote::main {argv} {
 	    puts stdout "bgerror: $message"
 	}
     }
-    if {[dict exists $own -control] && [gets stdin secret] > 0} {
-	# A worker: the first process's first word is the secret of its
-	# session tickets, so that a client resumes on any worker.
-	ticketsecret $secret
+    if {[dict exists $own -control] && [gets stdin line] > 0} {
+	# A worker: the first process's first line, "secret HEX", gives
+	# the secret of its session tickets, so that a client resumes on
+	# any worker.
+	if {[catch {ticketsecret [lindex $line 1]} msg]} {
+	    puts stderr "dustmote: $msg"
+	    exit 1
+	}
+	unset line msg
     }
     if {[catch {serve {*}$options} server]} {
 	puts stderr "dustmote: $server"
@@ -344,7 +349,7 @@ proc ::dustmote::StartWorker {} {
     close $errOut
     fconfigure $ctl -buffering line
     # Its first line (empty without TLS): see main.
-    puts $ctl [expr {[catch ticketsecret secret] ? "" : $secret}]
+    puts $ctl [expr {[catch ticketsecret secret] ? "" : "secret $secret"}]
     fconfigure $errIn -blocking 0 -buffering line
     fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn \
 	    [clock milliseconds]]

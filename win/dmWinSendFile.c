@@ -175,8 +175,8 @@ DmNetSendFile(
 	    errno = EAGAIN;		/* Woken early: by a read, say. */
 	    return -1;
 	}
-	return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);	/* Even if
-						 * -sendfile changed. */
+	/* Collected even if -sendfile changed meanwhile. */
+	return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);
     }
     if (!(flags & DM_SENDFILE_LATER) || count < TRANSMIT_MIN
 	    || (tr != NULL && tr->copy)) {
@@ -240,7 +240,7 @@ DmNetSendFile(
 	    return -1;
 	}
     }
-    return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr);	/* Done at once. */
+    return Collect(tr, fileFd, offsetPtr, count, zeroCopyPtr); /* At once. */
 }
 
 /*

@@ -366,7 +366,7 @@ TicketKeys(
 /*
  *----------------------------------------------------------------------
  *
- * SetSessionContext --
+ * SetSessionContext, CompareDigests --
  *
  *	Names what a session was checked against: a digest of the CA
  *	certificates clients must show one signed by (none without
@@ -378,13 +378,24 @@ TicketKeys(
  *	and a reload that changes the CA or ciphers ends earlier sessions.
  *
  * Results:
- *	1, or 0 if the digest failed.
+ *	1, or 0 if the digest failed.  CompareDigests orders certificates'
+ *	digests, for qsort.
  *
  * Side effects:
  *	Sets the context's session id context.
  *
  *----------------------------------------------------------------------
  */
+
+#define CERT_DIGEST 32		/* Bytes of a certificate's SHA-256. */
+
+static int
+CompareDigests(
+    const void *a,
+    const void *b)
+{
+    return memcmp(a, b, CERT_DIGEST);
+}
 
 static int
 SetSessionContext(
@@ -395,10 +406,10 @@ SetSessionContext(
     STACK_OF(X509_OBJECT) *objs =
 	    X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE], tag[5];
+    unsigned char digest[EVP_MAX_MD_SIZE], tag[5], *certs;
     unsigned int len = 0;
     int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    int i;
+    int i, total, numCerts = 0;
 
     for (i = 0; ok && i < (int) (sizeof(named) / sizeof(named[0])); i++) {
 	Tcl_Size n;
@@ -416,16 +427,36 @@ SetSessionContext(
 	tag[4] = (unsigned char) n;
 	ok = EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, s, n);
     }
-    for (i = 0; ok && objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+
+    /*
+     * The certificates as a set: the store's order is OpenSSL's business
+     * (and changes with a CRL in the file).
+     */
+
+    total = (objs != NULL) ? sk_X509_OBJECT_num(objs) : 0;
+    certs = malloc((size_t) (total + 1) * CERT_DIGEST);
+    ok = ok && certs != NULL;
+    for (i = 0; ok && i < total; i++) {
 	X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
-	unsigned char one[EVP_MAX_MD_SIZE];
 	unsigned int oneLen;
 
 	if (x != NULL) {
-	    ok = X509_digest(x, EVP_sha256(), one, &oneLen)
-		    && EVP_DigestUpdate(md, one, oneLen);
+	    ok = X509_digest(x, EVP_sha256(), certs + numCerts * CERT_DIGEST,
+		    &oneLen) && oneLen == CERT_DIGEST;
+	    numCerts++;
 	}
     }
+    if (ok) {
+	qsort(certs, (size_t) numCerts, CERT_DIGEST, CompareDigests);
+	tag[0] = 0xff;
+	tag[1] = (unsigned char) (numCerts >> 24);
+	tag[2] = (unsigned char) (numCerts >> 16);
+	tag[3] = (unsigned char) (numCerts >> 8);
+	tag[4] = (unsigned char) numCerts;
+	ok = EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, certs,
+		(size_t) numCerts * CERT_DIGEST);
+    }
+    free(certs);
     ok = ok && EVP_DigestFinal_ex(md, digest, &len)
 	    && SSL_CTX_set_session_id_context(ctx, digest,
 		    len < SSL_MAX_SID_CTX_LENGTH ? len : SSL_MAX_SID_CTX_LENGTH);

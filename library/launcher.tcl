@@ -120,7 +120,13 @@ proc ::dustmote::main {argv} {
 	# A worker: the first process's first line, "secret HEX", gives
 	# the secret of its session tickets, so that a client resumes on
 	# any worker.
-	if {[catch {ticketsecret [lindex $line 1]} msg]} {
+	if {[catch {
+	    if {[llength $line] != 2 || [lindex $line 0] ne "secret"} {
+		error "bad first line from the first process: must be\
+			\"secret HEX\""
+	    }
+	    ticketsecret [lindex $line 1]
+	} msg]} {
 	    puts stderr "dustmote: $msg"
 	    exit 1
 	}

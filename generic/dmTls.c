@@ -76,7 +76,26 @@ enum {
 static int	ConfigIndex = -1;	/* SSL_CTX ex_data: the DmTlsConfig. */
 static Tcl_Mutex indexMutex;		/* Guards ConfigIndex and the secret. */
 static unsigned char ticketSecret[SECRET_SIZE];
-static int	haveSecret;		/* 0 until the secret is made or set. */
+static unsigned	secretGen;		/* Counts the secret's changes: 0 until
+					 * it is made or set. */
+
+/*
+ * Each thread keeps the ticket keys it derived (three HMACs each), one
+ * slot for each of the periods TicketKeys uses, so a handshake costs a
+ * lookup.
+ */
+
+typedef struct KeySlot {
+    unsigned gen;		/* The secret's generation; 0: empty. */
+    int64_t period;
+    TicketKey key;
+} KeySlot;
+
+typedef struct KeyCache {
+    KeySlot slots[3];		/* By period modulo 3. */
+} KeyCache;
+
+static Tcl_ThreadDataKey keyCacheKey;
 
 /*
  *----------------------------------------------------------------------
@@ -203,11 +222,11 @@ SniSelect(
  *
  * GetSecret --
  *
- *	Copies the process's ticket secret, making a random one the first
- *	time.
+ *	The generation of the process's ticket secret, making a random
+ *	secret the first time; copies the secret too unless secret is NULL.
  *
  * Results:
- *	1, or 0 if no random bytes could be had.
+ *	The generation, or 0 if no random bytes could be had.
  *
  * Side effects:
  *	May make the secret.
@@ -215,61 +234,80 @@ SniSelect(
  *----------------------------------------------------------------------
  */
 
-static int
+static unsigned
 GetSecret(
-    unsigned char secret[SECRET_SIZE])
+    unsigned char *secret)
 {
-    int ok = 1;
+    unsigned gen;
 
     Tcl_MutexLock(&indexMutex);
-    if (!haveSecret) {
-	haveSecret = ok = RAND_priv_bytes(ticketSecret, SECRET_SIZE) > 0;
+    if (secretGen == 0
+	    && RAND_priv_bytes(ticketSecret, SECRET_SIZE) > 0) {
+	secretGen = 1;
     }
-    memcpy(secret, ticketSecret, SECRET_SIZE);
+    gen = secretGen;
+    if (secret != NULL) {
+	memcpy(secret, ticketSecret, SECRET_SIZE);
+    }
     Tcl_MutexUnlock(&indexMutex);
-    return ok;
+    return gen;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * DeriveKey --
+ * PeriodKey --
  *
  *	The ticket key of one period: its name, cipher key and MAC key are
- *	each HMAC-SHA256 of the secret over a label and the period number.
+ *	each HMAC-SHA256 of the secret over a label and the period number,
+ *	derived once per thread, period and secret.
  *
  * Results:
- *	1, or 0 if the digest failed.
+ *	The key (in the thread's cache, valid until its next call), or
+ *	NULL if the secret or a digest failed.
  *
  * Side effects:
- *	Fills *key.
+ *	May derive the key into the thread's cache.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-DeriveKey(
-    const unsigned char secret[SECRET_SIZE],
-    int64_t period,
-    TicketKey *key)
+static const TicketKey *
+PeriodKey(
+    int64_t period)
 {
-    unsigned char data[9], md[32];
+    KeyCache *cache = Tcl_GetThreadData(&keyCacheKey, sizeof(KeyCache));
+    KeySlot *slot = &cache->slots[((period % 3) + 3) % 3];
+    unsigned char secret[SECRET_SIZE], data[9], md[32];
     unsigned int len;
     int i, ok;
 
+    if (slot->gen != 0 && slot->gen == GetSecret(NULL)
+	    && slot->period == period) {
+	return &slot->key;
+    }
+    slot->gen = GetSecret(secret);
+    slot->period = period;
     for (i = 0; i < 8; i++) {
 	data[8 - i] = (unsigned char) (period >> (8 * i));
     }
     data[0] = 'n';
-    ok = HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, md, &len) != NULL;
-    memcpy(key->name, md, sizeof(key->name));
+    ok = slot->gen != 0 && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9,
+	    md, &len) != NULL;
+    memcpy(slot->key.name, md, sizeof(slot->key.name));
     OPENSSL_cleanse(md, sizeof(md));
     data[0] = 'a';
-    ok = ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->aes,
-	    &len) != NULL;
+    ok = ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9,
+	    slot->key.aes, &len) != NULL;
     data[0] = 'h';
-    return ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9, key->hmac,
-	    &len) != NULL;
+    ok = ok && HMAC(EVP_sha256(), secret, SECRET_SIZE, data, 9,
+	    slot->key.hmac, &len) != NULL;
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (!ok) {
+	slot->gen = 0;
+	return NULL;
+    }
+    return &slot->key;
 }
 
 /*
@@ -292,7 +330,7 @@ DeriveKey(
  *	a full handshake), -1 (error).
  *
  * Side effects:
- *	None.
+ *	May derive keys (PeriodKey).
  *
  *----------------------------------------------------------------------
  */
@@ -307,66 +345,54 @@ TicketKeys(
     int encrypt)
 {
     int64_t period = (int64_t) time(NULL) / TICKET_ROTATE;
-    unsigned char secret[SECRET_SIZE];
-    TicketKey key;
+    const TicketKey *key = NULL;
     OSSL_PARAM params[3];
-    int result = -1, i;
+    int result = 1, i;
 
-    if (!GetSecret(secret)) {
-	return -1;
-    }
     if (encrypt) {
-	if (!DeriveKey(secret, period, &key) || RAND_bytes(iv, 16) <= 0) {
-	    goto done;
+	key = PeriodKey(period);
+	if (key == NULL || RAND_bytes(iv, 16) <= 0) {
+	    return -1;
 	}
-	memcpy(keyName, key.name, 16);
-	if (!EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes,
+	memcpy(keyName, key->name, 16);
+	if (!EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
 		iv)) {
-	    goto done;
+	    return -1;
 	}
-	result = 1;
     } else {
 	static const int tried[] = {0, -1, 1};	/* Periods from now. */
 
-	result = 0;
 	for (i = 0; i < 3; i++) {
-	    if (!DeriveKey(secret, period + tried[i], &key)) {
-		result = -1;
-		goto done;
+	    key = PeriodKey(period + tried[i]);
+	    if (key == NULL) {
+		return -1;
 	    }
-	    if (memcmp(keyName, key.name, 16) == 0) {
+	    if (memcmp(keyName, key->name, 16) == 0) {
 		result = (i == 0 && SSL_version(ssl) != TLS1_3_VERSION) ? 1
 			: 2;
 		break;
 	    }
 	}
-	if (result == 0) {
-	    goto done;
+	if (i == 3) {
+	    return 0;
 	}
-	if (!EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key.aes,
+	if (!EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
 		iv)) {
-	    result = -1;
-	    goto done;
+	    return -1;
 	}
     }
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-	    key.hmac, sizeof(key.hmac));
+	    (void *) key->hmac, sizeof(key->hmac));
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *) "SHA256", 0);
     params[2] = OSSL_PARAM_construct_end();
-    if (!EVP_MAC_CTX_set_params(mac, params)) {
-	result = -1;
-    }
-  done:
-    OPENSSL_cleanse(&key, sizeof(key));
-    OPENSSL_cleanse(secret, sizeof(secret));
-    return result;
+    return EVP_MAC_CTX_set_params(mac, params) ? result : -1;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * SetSessionContext, CompareDigests --
+ * SetSessionContext, DigestTagged, CompareDigests --
  *
  *	Names what a session was checked against: a digest of the CA
  *	certificates clients must show one signed by (none without
@@ -378,8 +404,9 @@ TicketKeys(
  *	and a reload that changes the CA or ciphers ends earlier sessions.
  *
  * Results:
- *	1, or 0 if the digest failed.  CompareDigests orders certificates'
- *	digests, for qsort.
+ *	1, or 0 if the digest failed; DigestTagged adds one value, after
+ *	its kind and length, likewise.  CompareDigests orders
+ *	certificates' digests, for qsort.
  *
  * Side effects:
  *	Sets the context's session id context.
@@ -388,6 +415,24 @@ TicketKeys(
  */
 
 #define CERT_DIGEST 32		/* Bytes of a certificate's SHA-256. */
+
+static int
+DigestTagged(
+    EVP_MD_CTX *md,
+    int kind,
+    const void *data,
+    size_t n)
+{
+    unsigned char tag[5];		/* Kind and length: no two values
+					 * read the same. */
+
+    tag[0] = (unsigned char) kind;
+    tag[1] = (unsigned char) (n >> 24);
+    tag[2] = (unsigned char) (n >> 16);
+    tag[3] = (unsigned char) (n >> 8);
+    tag[4] = (unsigned char) n;
+    return EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, data, n);
+}
 
 static int
 CompareDigests(
@@ -406,7 +451,7 @@ SetSessionContext(
     STACK_OF(X509_OBJECT) *objs =
 	    X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE], tag[5], *certs;
+    unsigned char digest[EVP_MAX_MD_SIZE], *certs;
     unsigned int len = 0;
     int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     int i, total, numCerts = 0;
@@ -419,13 +464,7 @@ SetSessionContext(
 	    continue;
 	}
 	s = Tcl_GetStringFromObj(parts[named[i]], &n);
-	tag[0] = (unsigned char) named[i];	/* Kind and length: no two
-						 * values read the same. */
-	tag[1] = (unsigned char) (n >> 24);
-	tag[2] = (unsigned char) (n >> 16);
-	tag[3] = (unsigned char) (n >> 8);
-	tag[4] = (unsigned char) n;
-	ok = EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, s, n);
+	ok = DigestTagged(md, named[i], s, (size_t) n);
     }
 
     /*
@@ -448,13 +487,7 @@ SetSessionContext(
     }
     if (ok) {
 	qsort(certs, (size_t) numCerts, CERT_DIGEST, CompareDigests);
-	tag[0] = 0xff;
-	tag[1] = (unsigned char) (numCerts >> 24);
-	tag[2] = (unsigned char) (numCerts >> 16);
-	tag[3] = (unsigned char) (numCerts >> 8);
-	tag[4] = (unsigned char) numCerts;
-	ok = EVP_DigestUpdate(md, tag, 5) && EVP_DigestUpdate(md, certs,
-		(size_t) numCerts * CERT_DIGEST);
+	ok = DigestTagged(md, 0xff, certs, (size_t) numCerts * CERT_DIGEST);
     }
     free(certs);
     ok = ok && EVP_DigestFinal_ex(md, digest, &len)
@@ -1151,9 +1184,11 @@ DmTicketsecretObjCmd(
 	}
 	Tcl_MutexLock(&indexMutex);
 	memcpy(ticketSecret, secret, SECRET_SIZE);
-	haveSecret = 1;
+	if (++secretGen == 0) {
+	    secretGen = 1;		/* 0 stays "none". */
+	}
 	Tcl_MutexUnlock(&indexMutex);
-    } else if (!GetSecret(secret)) {
+    } else if (GetSecret(secret) == 0) {
 	ERR_clear_error();
 	Tcl_SetObjResult(interp, Tcl_NewStringObj("no random bytes for the"
 		" ticket secret", -1));

@@ -41,4 +41,38 @@ DmHexValue(
     return -1;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmHexDigit, DmPutHexByte --
+ *
+ *	The lower-case hexadecimal digit of v (0..15); a byte as two such
+ *	digits.
+ *
+ * Results:
+ *	The digit; DmPutHexByte: p advanced past what it wrote.
+ *
+ * Side effects:
+ *	DmPutHexByte writes 2 bytes at p.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static inline char
+DmHexDigit(
+    unsigned v)
+{
+    return "0123456789abcdef"[v & 15];
+}
+
+static inline char *
+DmPutHexByte(
+    char *p,
+    unsigned char c)
+{
+    *p++ = DmHexDigit(c >> 4);
+    *p++ = DmHexDigit(c);
+    return p;
+}
+
 #endif /* DM_ASCII_H */

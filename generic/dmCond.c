@@ -9,6 +9,7 @@
  * See the file "LICENSE" for terms of use.
  */
 
+#include "dmAscii.h"
 #include "dmCond.h"
 #include "dmDate.h"
 
@@ -429,12 +430,11 @@ PutHex(
     char *p,
     uint64_t v)
 {
-    static const char hex[] = "0123456789abcdef";
     char tmp[16];
     int n = 0;
 
     do {
-	tmp[n++] = hex[v & 15];
+	tmp[n++] = DmHexDigit((unsigned) v);
 	v >>= 4;
     } while (v != 0);
     while (n > 0) {

@@ -21,6 +21,7 @@
  */
 
 #include "dmInt.h"
+#include "dmAscii.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -349,7 +350,6 @@ Escaped(
     const char *s,
     size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     const char *end = s + len;
 
     while (s < end && p < limit) {
@@ -370,9 +370,7 @@ Escaped(
 	}
 	*p++ = '\\';
 	*p++ = 'x';
-	*p++ = hex[(unsigned char) *s >> 4];
-	*p++ = hex[*s & 15];
-	s++;
+	p = DmPutHexByte(p, (unsigned char) *s++);
     }
     if (s < end) {
 	p = DM_APPEND_LITERAL(p, "...");
@@ -387,7 +385,6 @@ JsonString(
     const char *s,
     size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     const char *end = s + len;
 
     if (s == NULL) {
@@ -403,9 +400,7 @@ JsonString(
 	    *p++ = '\\';
 	    *p++ = (char) c;
 	} else {
-	    p = DM_APPEND_LITERAL(p, "\\u00");
-	    *p++ = hex[c >> 4];
-	    *p++ = hex[c & 15];
+	    p = DmPutHexByte(DM_APPEND_LITERAL(p, "\\u00"), c);
 	}
     }
     if (s < end) {

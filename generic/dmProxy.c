@@ -216,7 +216,6 @@ DmFormatAddress(
     const DmAddress *addrPtr,
     char *buf)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *a = addrPtr->addr;
     char *p = buf;
     int i, best = -1, bestLen = 1, run = 0;
@@ -265,7 +264,7 @@ DmFormatAddress(
 	    int d = (v >> shift) & 15;
 
 	    if (d != 0 || started || shift == 0) {
-		*p++ = hex[d];
+		*p++ = DmHexDigit((unsigned) d);
 		started = 1;
 	    }
 	}

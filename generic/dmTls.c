@@ -1155,7 +1155,7 @@ DmTicketsecretObjCmd(
     Tcl_Obj *const objv[])
 {
     unsigned char secret[SECRET_SIZE];
-    char hex[2 * SECRET_SIZE + 1];
+    char hex[2 * SECRET_SIZE];
     int i;
 
     if (objc > 2) {
@@ -1196,7 +1196,7 @@ DmTicketsecretObjCmd(
 	return TCL_ERROR;
     }
     for (i = 0; i < SECRET_SIZE; i++) {
-	snprintf(hex + 2 * i, 3, "%02x", secret[i]);
+	DmPutHexByte(hex + 2 * i, secret[i]);
     }
     OPENSSL_cleanse(secret, sizeof(secret));
     Tcl_SetObjResult(interp, Tcl_NewStringObj(hex, 2 * SECRET_SIZE));

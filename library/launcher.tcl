@@ -52,6 +52,10 @@ proc ::dustmote::main {argv} {
 	exit 2
     }
     set options [dict merge $LauncherDefaults $argv]
+    # Relative paths in the options and the -config file name are those of
+    # the directory the launcher started in, for every thread and worker
+    # too (see InStart).
+    variable Start [pwd]
     # Socket activation (systemd): the listening socket is descriptor 3.
     if {![dict exists $options -fd] && [info exists ::env(LISTEN_FDS)]
 	    && [info exists ::env(LISTEN_PID)] && $::env(LISTEN_PID) == [pid]
@@ -237,12 +241,37 @@ proc ::dustmote::StartThreads {n options config} {
 	set tid [thread::create]
 	lappend Threads $tid
 	thread::send $tid [list set ::auto_path $::auto_path]
-	if {[thread::send $tid [list apply {{version options config} {
+	if {[InStart {thread::send $tid [list apply {{version options config} {
 	    package require -exact dustmote $version
 	    ::dustmote::ThreadServe $options $config
-	}} [package present dustmote] $options $config] msg]} {
+	}} [package present dustmote] $options $config] msg}]} {
 	    return -code error $msg
 	}
+    }
+}
+
+# dustmote::InStart --
+#
+#	Evaluates SCRIPT in the caller's frame in the directory the launcher
+#	started in, where relative paths in its options are meant, then goes
+#	back: a -config script may change the process's working directory,
+#	and a thread or worker started later must not see its options moved.
+#	A directory the process can no longer enter (after -user, say) is
+#	skipped.
+#
+# Results:
+#	What SCRIPT returns.
+
+proc ::dustmote::InStart {script} {
+    variable Start
+    set here [pwd]
+    if {[catch {cd $Start}]} {
+	return [uplevel 1 $script]
+    }
+    try {
+	uplevel 1 $script
+    } finally {
+	cd $here
     }
 }
 
@@ -350,8 +379,8 @@ proc ::dustmote::StartWorker {} {
 	return
     }
     lassign [chan pipe] errIn errOut
-    set ctl [open |[list [info nameofexecutable] $::argv0 {*}$WorkerArgv \
-	    >@stdout 2>@ $errOut] w]
+    set ctl [InStart {open |[list [info nameofexecutable] $::argv0 \
+	    {*}$WorkerArgv >@stdout 2>@ $errOut] w}]
     close $errOut
     fconfigure $ctl -buffering line
     # Its first line (empty without TLS): see main.

@@ -46,7 +46,7 @@ enum {
     OPT_MAXBODY, OPT_MAXCONNECTIONS, OPT_MAXHEADERS, OPT_MAXHEADERSIZE,
     OPT_MAXRANGES, OPT_MAXREQUESTLINE, OPT_MYADDR, OPT_PORT,
     OPT_PRECOMPRESSED, OPT_PROXYPROTOCOL, OPT_REUSEPORT, OPT_ROOT,
-    OPT_SENDFILE,
+    OPT_SENDFILE, OPT_SENDLOWAT,
     OPT_SENDTIMEOUT, OPT_SERVERNAME, OPT_TLS, OPT_TRUSTEDPROXIES, OPT_VHOSTS,
     OPT_COUNT
 };
@@ -95,6 +95,7 @@ static const OptionSpec options[OPT_COUNT + 1] = {
     [OPT_REUSEPORT] =	{"-reuseport", KIND_OTHER, 0, 0, 0},
     [OPT_ROOT] =	{"-root", KIND_OTHER, 0, 0, 0},
     [OPT_SENDFILE] =	{"-sendfile", KIND_BOOL, AT(sendFile), 0, 1},
+    [OPT_SENDLOWAT] =	{"-sendlowat", KIND_INT, AT(sendLowat), 0, 16777216},
     [OPT_SENDTIMEOUT] =	{"-sendtimeout", KIND_INT,
 			    AT(timeouts[DM_TIMER_SEND]), 1, DAY_MS},
     [OPT_SERVERNAME] =	{"-servername", KIND_OTHER, 0, 0, 0},
@@ -132,6 +133,7 @@ DmConfigDefaults(
     cfg->serverName = Tcl_NewStringObj("dustmote/" PACKAGE_VERSION, -1);
     cfg->logFormat = Tcl_NewStringObj("common", -1);
     cfg->deferAccept = 1;
+    cfg->sendLowat = 131072;
     cfg->sendFile = DmNetSendFileDefault();
     cfg->maxConnections = 10000;
     cfg->maxRanges = 16;

@@ -144,7 +144,8 @@ MODULE_SCOPE long	DmNetSendFileCopy(int sock, int fileFd,
 typedef long (DmSendProc)(void *dest, const DmBuf *bufs, int count);
 MODULE_SCOPE long	DmSendFileCopy(DmSendProc *sendProc, void *dest,
 			    int fileFd, uint64_t *offsetPtr, size_t count);
-MODULE_SCOPE void	DmNetDeferAccept(int listenFd, int on);
+MODULE_SCOPE void	DmNetTuneListener(int listenFd, int deferAccept,
+			    int sendLowat);
 MODULE_SCOPE void	DmNetShutdownWrite(int fd);
 MODULE_SCOPE void	DmNetShutdownRead(int fd);
 MODULE_SCOPE int	DmNetSetBlocking(int fd, int blocking);
@@ -409,6 +410,7 @@ typedef struct DmConfig {
     Tcl_WideInt maxBody;	/* -maxbody: longest body for a handler. */
     Tcl_WideInt bodySpool;	/* -bodyspool: bodies above go to a file. */
     int deferAccept;		/* Accept a connection when its data came. */
+    int sendLowat;		/* -sendlowat: unsent bytes a socket holds. */
     int sendFile;		/* Zero-copy file sends (-sendfile). */
     int followSymlinks;
     int dotfiles;		/* -dotfiles: 0 deny, 1 allow. */

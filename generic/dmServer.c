@@ -259,8 +259,9 @@ DmServerConfigure(
 	cfg->tlsGiven = 0;
     }
     SetErrorPages(srv, cfg->errorPages);
-    if (srv->listen.fd >= 0 && cfg->deferAccept != old->deferAccept) {
-	DmNetDeferAccept(srv->listen.fd, cfg->deferAccept);
+    if (srv->listen.fd >= 0 && (cfg->deferAccept != old->deferAccept
+	    || cfg->sendLowat != old->sendLowat)) {
+	DmNetTuneListener(srv->listen.fd, cfg->deferAccept, cfg->sendLowat);
     }
     srv->serverHeaderLen = (size_t) sprintf(srv->serverHeader,
 	    "Server: %s\r\n", Tcl_GetString(cfg->serverName));

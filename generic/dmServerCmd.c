@@ -143,7 +143,8 @@ DmServeObjCmd(
 		&srv->boundPort);
     }
     if (fd >= 0) {
-	DmNetDeferAccept(fd, srv->config.deferAccept);
+	DmNetTuneListener(fd, srv->config.deferAccept,
+		srv->config.sendLowat);
     }
     if (fd < 0 || DmWatchStart(&srv->listen, fd, DM_READABLE, DmConnAccept,
 	    srv) < 0) {

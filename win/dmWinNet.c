@@ -272,10 +272,11 @@ DmNetSend(
 /*
  *----------------------------------------------------------------------
  *
- * DmNetDeferAccept --
+ * DmNetTuneListener --
  *
  *	Windows has no equivalent of Linux's TCP_DEFER_ACCEPT (AcceptEx can
- *	wait for data only through overlapped I/O): nothing to do.
+ *	wait for data only through overlapped I/O) nor of TCP_NOTSENT_LOWAT:
+ *	nothing to do.
  *
  * Results:
  *	None.
@@ -287,12 +288,14 @@ DmNetSend(
  */
 
 void
-DmNetDeferAccept(
+DmNetTuneListener(
     int listenFd,
-    int on)
+    int deferAccept,
+    int sendLowat)
 {
     (void) listenFd;
-    (void) on;
+    (void) deferAccept;
+    (void) sendLowat;
 }
 
 /*

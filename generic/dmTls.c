@@ -93,6 +93,7 @@ typedef struct KeySlot {
 
 typedef struct KeyCache {
     KeySlot slots[3];		/* By period modulo 3. */
+    int wipeSet;		/* WipeKeys is set to run at thread exit. */
 } KeyCache;
 
 static Tcl_ThreadDataKey keyCacheKey;
@@ -256,21 +257,33 @@ GetSecret(
 /*
  *----------------------------------------------------------------------
  *
- * PeriodKey --
+ * PeriodKey, WipeKeys --
  *
- *	The ticket key of one period: its name, cipher key and MAC key are
- *	each HMAC-SHA256 of the secret over a label and the period number,
- *	derived once per thread, period and secret.
+ *	PeriodKey: the ticket key of one period: its name, cipher key and
+ *	MAC key are each HMAC-SHA256 of the secret over a label and the
+ *	period number, derived once per thread, period and secret.
+ *	WipeKeys clears a thread's keys when it ends, before Tcl frees
+ *	them, so that they are not left in freed memory.
  *
  * Results:
  *	The key (in the thread's cache, valid until its next call), or
  *	NULL if the secret or a digest failed.
  *
  * Side effects:
- *	May derive the key into the thread's cache.
+ *	May derive the key into the thread's cache; sets WipeKeys to run at
+ *	the thread's exit.
  *
  *----------------------------------------------------------------------
  */
+
+static void
+WipeKeys(
+    void *clientData)
+{
+    KeyCache *cache = clientData;
+
+    OPENSSL_cleanse(cache->slots, sizeof(cache->slots));
+}
 
 static const TicketKey *
 PeriodKey(
@@ -285,6 +298,10 @@ PeriodKey(
     if (slot->gen != 0 && slot->gen == GetSecret(NULL)
 	    && slot->period == period) {
 	return &slot->key;
+    }
+    if (!cache->wipeSet) {
+	cache->wipeSet = 1;
+	Tcl_CreateThreadExitHandler(WipeKeys, cache);
     }
     slot->gen = GetSecret(secret);
     slot->period = period;

@@ -63,7 +63,8 @@ DmUniqueId(void)
  *	and the ones the Tcl part of the package (library/, sourced by the
  *	package index after this) builds on: dustmote::Pipeline installs
  *	routes and filters, dustmote::Formparts decodes forms,
- *	dustmote::Defaults gives the option defaults.
+ *	dustmote::Defaults gives the option defaults, dustmote::Inherit lets
+ *	the launcher hand its socket to a worker.
  *
  * Results:
  *	A standard Tcl result.
@@ -107,6 +108,8 @@ Dustmote_Init(
     Tcl_CreateObjCommand(interp, "::dustmote::Formparts", DmFormpartsObjCmd,
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::dustmote::Defaults", DmDefaultsObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::dustmote::Inherit", DmInheritObjCmd,
 	    NULL, NULL);
     return Tcl_PkgProvide(interp, "dustmote", PACKAGE_VERSION);
 }

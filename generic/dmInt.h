@@ -845,6 +845,7 @@ MODULE_SCOPE void	DmRootClose(DmRoot *root);
 #define DM_INDEX_ROOM	256
 
 MODULE_SCOPE Tcl_ObjCmdProc DmServeObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc DmInheritObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmMimetypeObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmPumpObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc DmOnsignalObjCmd;

@@ -31,7 +31,7 @@
 MODULE_SCOPE int	DmNetStartup(void);
 #endif
 MODULE_SCOPE int	DmNetSocket(int family, int type, int protocol);
-MODULE_SCOPE int	DmNetPrivate(int fd);
+MODULE_SCOPE int	DmNetInherit(int fd, int inherit);
 MODULE_SCOPE int	DmNetFailed(void);
 MODULE_SCOPE int	DmNetAcceptRaw(int listenFd, struct sockaddr *sa,
 			    socklen_t *lenPtr);

@@ -11,6 +11,7 @@
  */
 
 #include "dmInt.h"
+#include "dmPort.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -215,6 +216,60 @@ DmServerFromObj(
 	return NULL;
     }
     return info.objClientData;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmInheritObjCmd --
+ *
+ *	dustmote::Inherit SERVER BOOLEAN: whether processes started from
+ *	now inherit the server's listening socket.  The launcher lets a
+ *	worker it starts again share its socket this way, for the moment of
+ *	the start: once it has switched user, a new worker could not bind a
+ *	port below 1024 itself.
+ *
+ * Results:
+ *	A standard Tcl result: the socket's descriptor.
+ *
+ * Side effects:
+ *	Changes the socket's close-on-exec (Windows: inherit) flag.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmInheritObjCmd(
+    TCL_UNUSED(void *),
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    DmServer *srv;
+    int inherit;
+
+    if (objc != 3) {
+	Tcl_WrongNumArgs(interp, 1, objv, "server boolean");
+	return TCL_ERROR;
+    }
+    if ((srv = DmServerFromObj(interp, objv[1])) == NULL
+	    || Tcl_GetBooleanFromObj(interp, objv[2], &inherit) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (srv->closing || srv->listen.fd < 0) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("server was closed", -1));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "CLOSED", NULL);
+	return TCL_ERROR;
+    }
+    if (DmNetInherit(srv->listen.fd, inherit) < 0) {
+	Tcl_SetErrno(errno);
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot change the listening"
+		" socket: %s", Tcl_PosixError(interp)));
+	Tcl_SetErrorCode(interp, "DUSTMOTE", "INHERIT", Tcl_ErrnoId(), NULL);
+	return TCL_ERROR;
+    }
+    Tcl_SetObjResult(interp, Tcl_NewIntObj(srv->listen.fd));
+    return TCL_OK;
 }
 
 /*

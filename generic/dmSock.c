@@ -199,7 +199,7 @@ DmNetAdopt(
 	errno = EINVAL;
 	return -1;
     }
-    if (DmNetSetBlocking(fd, 0) < 0 || DmNetPrivate(fd) < 0) {
+    if (DmNetSetBlocking(fd, 0) < 0 || DmNetInherit(fd, 0) < 0) {
 	return -1;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *) &one,

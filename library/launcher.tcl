@@ -52,10 +52,7 @@ proc ::dustmote::main {argv} {
 	exit 2
     }
     set options [dict merge $LauncherDefaults $argv]
-    # Relative paths in the options and the -config file name are those of
-    # the directory the launcher started in, for every thread and worker
-    # too (see InStart).
-    variable Start [pwd]
+    variable Program [file normalize $::argv0]
     # Socket activation (systemd): the listening socket is descriptor 3.
     if {![dict exists $options -fd] && [info exists ::env(LISTEN_FDS)]
 	    && [info exists ::env(LISTEN_PID)] && $::env(LISTEN_PID) == [pid]
@@ -120,6 +117,17 @@ proc ::dustmote::main {argv} {
 	    puts stdout "bgerror: $message"
 	}
     }
+    # Relative paths in the options and the -config file name are those of
+    # the directory the launcher started in, for every thread and worker
+    # too, though a -config script changes directory: a thread starts
+    # there (see InStart), a worker is told it (-control DIR).
+    if {[dict exists $own -control]
+	    && [catch {cd [dict get $own -control]} msg]} {
+	puts stderr "dustmote: cannot enter the first process's directory:\
+		$msg"
+	exit 1
+    }
+    variable Start [pwd]
     if {[dict exists $own -control] && [gets stdin line] > 0} {
 	# A worker: the first process's first line, "secret HEX", gives
 	# the secret of its session tickets, so that a client resumes on
@@ -151,7 +159,7 @@ proc ::dustmote::main {argv} {
 	fconfigure stdout -buffersize 1048576
 	StartWorkers [expr {$workers - 1}] [dict merge $argv [list \
 		-port [$server cget -port] -reuseport 1 -workers 1 \
-		-control 1]]
+		-control $Start]]
     }
     if {$threads > 1 && [catch {
 	StartThreads [expr {$threads - 1}] [dict merge $options [list \
@@ -172,6 +180,13 @@ proc ::dustmote::main {argv} {
 	Tell stop
 	puts stderr "dustmote: $msg"
 	exit 1
+    }
+    if {[dict exists $own -user] && $workers > 1 && $threads == 1} {
+	# A worker started again from now on could not bind a port below
+	# 1024: it shares this process's socket (see StartWorker).  Not with
+	# threads, whose handlers could start a process of their own while
+	# the socket is inheritable.
+	variable Shared $server
     }
     if {[dict exists $own -control]} {
 	# A worker: the first process tells it what to do on its stdin, and
@@ -255,19 +270,16 @@ proc ::dustmote::StartThreads {n options config} {
 #	Evaluates SCRIPT in the caller's frame in the directory the launcher
 #	started in, where relative paths in its options are meant, then goes
 #	back: a -config script may change the process's working directory,
-#	and a thread or worker started later must not see its options moved.
-#	A directory the process can no longer enter (after -user, say) is
-#	skipped.
+#	and a thread started later must not see its options moved.  The
+#	directory is the whole process's, for the moment threads start.
 #
 # Results:
-#	What SCRIPT returns.
+#	What SCRIPT returns; an error if the directory cannot be entered.
 
 proc ::dustmote::InStart {script} {
     variable Start
     set here [pwd]
-    if {[catch {cd $Start}]} {
-	return [uplevel 1 $script]
-    }
+    cd $Start
     try {
 	uplevel 1 $script
     } finally {
@@ -358,8 +370,12 @@ proc ::dustmote::StopThreads {ms} {
 #	is given this process's ticket secret, so that TLS sessions resume
 #	on any worker.  One that exits while serving is started again after
 #	a second, unless it had run for less than two seconds: a worker
-#	that cannot start (it cannot bind a port below 1024 once this
-#	process switched user, say) is not tried for ever.
+#	that cannot start is not tried for ever.  Once this process has
+#	switched user (-user), a worker started again could not bind a port
+#	below 1024: unless this process has threads, it serves on this
+#	process's socket instead, inherited (-fd), with one thread, and
+#	starts as the user.  Each worker starts in the directory this
+#	process started in (-control DIR).
 #
 # Results:
 #	None.
@@ -375,16 +391,36 @@ proc ::dustmote::StartWorkers {n argv} {
 proc ::dustmote::StartWorker {} {
     variable WorkerArgv
     variable Workers
+    variable Program
+    variable Shared
     if {[info exists ::dustmote::stop]} {
 	return
     }
+    set argv $WorkerArgv
     lassign [chan pipe] errIn errOut
-    set ctl [InStart {open |[list [info nameofexecutable] $::argv0 \
-	    {*}$WorkerArgv >@stdout 2>@ $errOut] w}]
+    if {[info exists Shared]} {
+	# The socket is inheritable only while this child starts, and the
+	# child is the user already.
+	set argv [dict remove $argv -user -group -reuseport -port -myaddr]
+	dict set argv -fd [Inherit $Shared 1]
+	dict set argv -threads 1
+    }
+    set failed [catch {open |[list [info nameofexecutable] $Program \
+	    {*}$argv >@stdout 2>@ $errOut] w} ctl]
+    if {[info exists Shared]} {
+	Inherit $Shared 0
+    }
     close $errOut
+    if {$failed} {
+	close $errIn
+	puts stderr "dustmote: cannot start a worker: $ctl"
+	return
+    }
     fconfigure $ctl -buffering line
-    # Its first line (empty without TLS): see main.
-    puts $ctl [expr {[catch ticketsecret secret] ? "" : "secret $secret"}]
+    # Its first line (empty without TLS): see main.  A worker that failed
+    # at once has closed its end; its stderr says why.
+    catch {puts $ctl [expr {[catch ticketsecret secret] ? ""
+	    : "secret $secret"}]}
     fconfigure $errIn -blocking 0 -buffering line
     fileevent $errIn readable [list ::dustmote::WorkerOutput $ctl $errIn \
 	    [clock milliseconds]]

@@ -116,14 +116,15 @@ DmNetStartup(void)
 /*
  *----------------------------------------------------------------------
  *
- * DmNetSocket, DmNetPrivate, DmNetFailed --
+ * DmNetSocket, DmNetInherit, DmNetFailed --
  *
  *	Make a socket that is non-blocking and not inherited by children;
- *	make an adopted one not inherited; turn the last Winsock error into
+ *	make an adopted one not inherited, or let processes started from now
+ *	inherit a socket (inherit 1); turn the last Winsock error into
  *	errno.
  *
  * Results:
- *	DmNetSocket: the socket or -1; DmNetPrivate: 0 or -1; DmNetFailed:
+ *	DmNetSocket: the socket or -1; DmNetInherit: 0 or -1; DmNetFailed:
  *	-1.  errno is set on failure.
  *
  * Side effects:
@@ -159,10 +160,12 @@ DmNetSocket(
 }
 
 int
-DmNetPrivate(
-    int fd)
+DmNetInherit(
+    int fd,
+    int inherit)
 {
-    if (!SetHandleInformation(DM_HANDLE(fd), HANDLE_FLAG_INHERIT, 0)) {
+    if (!SetHandleInformation(DM_HANDLE(fd), HANDLE_FLAG_INHERIT,
+	    inherit ? HANDLE_FLAG_INHERIT : 0)) {
 	errno = DmWinErrno(GetLastError());
 	return -1;
     }
@@ -206,7 +209,7 @@ DmNetAcceptRaw(
     if (s == INVALID_SOCKET) {
 	return DmNetFailed();
     }
-    DmNetPrivate(DM_FD(s));
+    DmNetInherit(DM_FD(s), 0);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const void *) &one,
 	    sizeof(one));
     return DM_FD(s);

@@ -102,7 +102,7 @@ proc ::dustmote::main {argv} {
 	}
 	set [string range $option 1 end] $n
     }
-    if {$threads > 1 && [catch {package require Thread 2.8} msg]} {
+    if {$threads > 1 && [catch {package require Thread 2.8-} msg]} {
 	puts stderr "dustmote: -threads needs the Thread package: $msg"
 	exit 2
     }

@@ -262,7 +262,6 @@ DmInheritObjCmd(
 	return TCL_ERROR;
     }
     if (DmNetInherit(srv->listen.fd, inherit) < 0) {
-	Tcl_SetErrno(errno);
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("cannot change the listening"
 		" socket: %s", Tcl_PosixError(interp)));
 	Tcl_SetErrorCode(interp, "DUSTMOTE", "INHERIT", Tcl_ErrnoId(), NULL);

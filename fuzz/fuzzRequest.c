@@ -139,9 +139,24 @@ CheckSuccess(
 		    && f->value.ptr[k] != '\0');
 	}
     }
+    /*
+     * HTTP/1.1 sent Host; the host served is its value, or the non-empty
+     * authority of an absolute-form target, without user information.
+     */
+
+    CHECK(req->versionMinor == 0 || DmFindField(req, "host") != NULL);
     if (req->host.ptr != NULL) {
-	CHECK(DmFindField(req, "host") != NULL
-		&& DmFindField(req, "host")->value.ptr == req->host.ptr);
+	const DmField *h = DmFindField(req, "host");
+
+	if (req->host.ptr >= req->target.ptr
+		&& req->host.ptr < req->target.ptr + req->target.len) {
+	    CHECK(req->target.ptr[0] != '/' && req->host.len > 0
+		    && req->host.ptr + req->host.len
+		    <= req->target.ptr + req->target.len
+		    && memchr(req->host.ptr, '@', req->host.len) == NULL);
+	} else {
+	    CHECK(h != NULL && h->value.ptr == req->host.ptr);
+	}
     }
 }
 

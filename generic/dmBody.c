@@ -20,32 +20,6 @@
 /*
  *----------------------------------------------------------------------
  *
- * WantsContinue --
- *
- *	Whether a request asks for "100 Continue" before sending its body.
- *
- * Results:
- *	1 or 0.
- *
- * Side effects:
- *	None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-WantsContinue(
-    const DmRequest *req)
-{
-    const DmField *f = DmFindField(req, "expect");
-
-    return f != NULL && req->versionMinor >= 1 && f->value.len == 12
-	    && strncasecmp(f->value.ptr, "100-continue", 12) == 0;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * DmBodyBegin --
  *
  *	Starts collecting the body of a request for its handler.  A
@@ -81,7 +55,7 @@ DmBodyBegin(
 		(long long) srv->config.maxBody);
 	return DmExchangeAnswer(conn->ex, NULL, 413) < 0 ? -1 : 0;
     }
-    if (WantsContinue(req) && !haveBytes) {
+    if (DmWantsContinue(req) && !haveBytes) {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	DmBuf b;
 

@@ -584,6 +584,47 @@ ClientAddress(
 /*
  *----------------------------------------------------------------------
  *
+ * DmConnSkipBody --
+ *
+ *	Readies the connection to skip the body of a request that is
+ *	answered without it.  A client that waits for "100 Continue" and
+ *	has sent none of the body may send it or not once it has the
+ *	answer (RFC 9110 10.1.1): the connection then closes after the
+ *	reply, so that no byte of it is ever read as a request, and none is
+ *	waited for.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Sets the connection's body state; may clear req->keepAlive.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+DmConnSkipBody(
+    DmConn *conn,
+    DmRequest *req,
+    int haveBytes)		/* Some of the body came with the head. */
+{
+    conn->bodyKind = req->bodyKind;
+    conn->bodyLeft = req->contentLength;
+    if (req->bodyKind == DM_BODY_LENGTH && req->contentLength == 0) {
+	conn->bodyKind = DM_BODY_NONE;
+    } else if (!haveBytes && req->bodyKind != DM_BODY_NONE
+	    && DmWantsContinue(req)) {
+	conn->bodyKind = DM_BODY_NONE;
+	conn->linger = 1;		/* The body may come all the same. */
+	req->keepAlive = 0;
+    } else if (req->bodyKind == DM_BODY_CHUNKED) {
+	DmChunkedInit(&conn->chunked);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * HandleRequest --
  *
  *	Hands one parsed request to its handler: the static files, or, when
@@ -636,13 +677,7 @@ HandleRequest(
 	    return used;
 	}
     }
-    conn->bodyKind = req->bodyKind;
-    conn->bodyLeft = req->contentLength;
-    if (req->bodyKind == DM_BODY_LENGTH && req->contentLength == 0) {
-	conn->bodyKind = DM_BODY_NONE;
-    } else if (req->bodyKind == DM_BODY_CHUNKED) {
-	DmChunkedInit(&conn->chunked);
-    }
+    DmConnSkipBody(conn, req, len > headLen);
     if (DmStaticHandle(conn, req, path, pathLen) < 0) {
 	return -1;
     }
@@ -737,8 +772,11 @@ ProcessInput(
 	}
 	conn->inParsed = 0;
 	if (r < 0) {
+	    int headOnly = (req.method == DM_METHOD_HEAD);
+
 	    FirstLine(buf + pos, len - pos, &req);
-	    if (DmConnError(conn, (int) -r, 0, &req, NULL, NULL, 0) < 0) {
+	    if (DmConnError(conn, (int) -r, headOnly, &req, NULL, NULL, 0)
+		    < 0) {
 		return -1;
 	    }
 	    return (long) len;		/* The rest is never parsed. */

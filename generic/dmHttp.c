@@ -42,20 +42,21 @@
 				 * as some clients send it; checked):
 				 * request-target bytes. */
 #define CC_VALUE	4	/* SP, HTAB, VCHAR, obs-text: field values. */
-#define CC_HOST		8	/* reg-name, IP literal and port bytes. */
+#define CC_HOST		8	/* reg-name bytes but '%' (unreserved and
+				 * sub-delims). */
 
 /*
- * Each entry ORs the bits above: 15 for letters, digits and "!$%&'*+-._~",
+ * Each entry ORs the bits above: 15 for letters, digits and "!$&'*+-._~",
  * 4 for SP and HTAB, 6 for obs-text, 0 for the other controls.
  */
 
 static const unsigned char charClass[256] = {
     /* 0_ */  0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0,
     /* 1_ */  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /* 2_ */  4,15, 6, 7,15,15,15,15,14,14,15,15,14,15,15, 6,
-    /* 3_ */ 15,15,15,15,15,15,15,15,15,15,14,14, 6,14, 6, 6,
+    /* 2_ */  4,15, 6, 7,15, 7,15,15,14,14,15,15,14,15,15, 6,
+    /* 3_ */ 15,15,15,15,15,15,15,15,15,15, 6,14, 6,14, 6, 6,
     /* 4_ */  6,15,15,15,15,15,15,15,15,15,15,15,15,15,15,15,
-    /* 5_ */ 15,15,15,15,15,15,15,15,15,15,15,14, 6,14, 7,15,
+    /* 5_ */ 15,15,15,15,15,15,15,15,15,15,15, 6, 6, 6, 7,15,
     /* 6_ */  7,15,15,15,15,15,15,15,15,15,15,15,15,15,15,15,
     /* 7_ */ 15,15,15,15,15,15,15,15,15,15,15, 6, 7, 6,15, 0,
     /* 8_ */  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
@@ -519,6 +520,70 @@ KeepFirst(
 /*
  *----------------------------------------------------------------------
  *
+ * ValidHost --
+ *
+ *	Whether a Host value, or the authority of an absolute-form target,
+ *	is uri-host [":" port] (RFC 9112 3.2, RFC 3986 3.2.2): an IP literal
+ *	in brackets or a reg-name (perhaps empty, its %-escapes whole), then
+ *	perhaps a colon and digits.  No user information: RFC 9110 4.2.4
+ *	makes it an error in an http URI.
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ValidHost(
+    const char *p,
+    size_t len)
+{
+    const char *end = p + len;
+
+    if (p < end && *p == '[') {
+	const char *start = ++p;
+
+	/*
+	 * An IPv6 address, or IPvFuture's "v", hex digits, '.' and more.
+	 */
+
+	while (p < end && (HAS_CLASS(*p, CC_HOST) || *p == ':')) {
+	    p++;
+	}
+	if (p == start || p == end || *p != ']') {
+	    return 0;
+	}
+	p++;
+    } else {
+	for (;;) {
+	    while (p < end && HAS_CLASS(*p, CC_HOST)) {
+		p++;
+	    }
+	    if (p == end || *p != '%') {
+		break;
+	    }
+	    if (end - p < 3 || DmHexValue(p[1]) < 0 || DmHexValue(p[2]) < 0) {
+		return 0;
+	    }
+	    p += 3;
+	}
+    }
+    if (p < end && *p == ':') {
+	p++;
+	while (p < end && IS_DIGIT(*p)) {
+	    p++;
+	}
+    }
+    return p == end;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ParseField --
  *
  *	Parses one header field line (RFC 9112 5), the line end already
@@ -588,13 +653,8 @@ ParseField(
 	     * uri-host [":" port], gets 400.
 	     */
 
-	    if (req->host.ptr != NULL) {
+	    if (req->host.ptr != NULL || !ValidHost(v, n)) {
 		return 400;
-	    }
-	    for (q = v; q < ve; q++) {
-		if (!HAS_CLASS(*q, CC_HOST)) {
-		    return 400;
-		}
 	    }
 	    req->host.ptr = v;
 	    req->host.len = n;
@@ -780,6 +840,25 @@ DmParseRequest(
 
     if (req->versionMinor >= 1 && req->host.ptr == NULL) {
 	return -400;
+    }
+    if (req->target.ptr[0] != '/') {
+	size_t authStart, authLen;
+
+	/*
+	 * RFC 9112 3.2.2: the host of an absolute-form target is the one
+	 * served, whatever Host says; an http URI must have one (RFC 9110
+	 * 4.2.1).  Other forms are left to the path's normaliser.
+	 */
+
+	if (DmSplitTarget(req->target.ptr, req->target.len, &authStart,
+		&authLen) > 0) {
+	    if (authLen == 0 || !ValidHost(req->target.ptr + authStart,
+		    authLen)) {
+		return -400;
+	    }
+	    req->host.ptr = req->target.ptr + authStart;
+	    req->host.len = authLen;
+	}
     }
     if (conn & CONN_CLOSE) {
 	req->keepAlive = 0;
@@ -1057,6 +1136,33 @@ DmFindField(
 	}
     }
     return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DmWantsContinue --
+ *
+ *	Whether a request waits for "100 Continue" before it sends its
+ *	body (RFC 9110 10.1.1).
+ *
+ * Results:
+ *	1 or 0.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+DmWantsContinue(
+    const DmRequest *req)
+{
+    const DmField *f = DmFindField(req, "expect");
+
+    return f != NULL && req->versionMinor >= 1
+	    && DmEqualFold(f->value.ptr, f->value.len, "100-continue");
 }
 
 /*

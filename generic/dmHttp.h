@@ -81,9 +81,11 @@ typedef struct DmField {
  * What the parser found.  Every DmSpan points into the parsed buffer.  A
  * field sent with an empty value is present: ptr set, len 0.  Of repeated
  * Range and If-* fields the first one counts; Host must not repeat, and a
- * repeated Content-Length must repeat the same number.  Content-Length: 0
- * gives DM_BODY_LENGTH with contentLength 0.  Every field, in order, is
- * in fields[0..numHeaders) when the caller gave room for them.
+ * repeated Content-Length must repeat the same number.  host is the Host
+ * value, or the authority of an absolute-form target, which RFC 9112
+ * 3.2.2 makes the one that counts.  Content-Length: 0 gives
+ * DM_BODY_LENGTH with contentLength 0.  Every field, in order, is in
+ * fields[0..numHeaders) when the caller gave room for them.
  */
 
 /*
@@ -145,6 +147,7 @@ MODULE_SCOPE long	DmParseRequest(const char *buf, size_t len,
 			    DmField *fields);
 MODULE_SCOPE const DmField *DmFindField(const DmRequest *req,
 			    const char *lowerName);
+MODULE_SCOPE int	DmWantsContinue(const DmRequest *req);
 
 /*
  * DmHeadMayEnd tells whether buf[from..len) completes an empty line, so

@@ -715,6 +715,8 @@ MODULE_SCOPE void	DmCloseChannelLater(Tcl_Channel chan);
 MODULE_SCOPE int	DmConnError(DmConn *conn, int status, int headOnly,
 			    const DmRequest *req, const char *extraName,
 			    const char *extraValue, size_t extraValueLen);
+MODULE_SCOPE void	DmConnSkipBody(DmConn *conn, DmRequest *req,
+			    int haveBytes);
 MODULE_SCOPE void	DmConnBusy(DmConn *conn);
 MODULE_SCOPE int	DmConnIdle(DmConn *conn);
 MODULE_SCOPE int	DmConnResume(DmConn *conn);

@@ -77,6 +77,61 @@ DmValidUtf8(
 /*
  *----------------------------------------------------------------------
  *
+ * DmSplitTarget --
+ *
+ *	Finds the authority of an absolute-form request-target (RFC 9112
+ *	3.2.2), "scheme://authority" then the path, query or nothing; the
+ *	authority is not checked here.
+ *
+ * Results:
+ *	0 for origin-form (the target starts with '/'); for absolute-form,
+ *	the length of "scheme://authority", with the authority's offset
+ *	and length in *authStartPtr and *authLenPtr; -1 for any other
+ *	target (the asterisk and authority forms are not served).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+long
+DmSplitTarget(
+    const char *target,
+    size_t len,
+    size_t *authStartPtr,
+    size_t *authLenPtr)
+{
+    const char *p = target, *end = target + len, *colon;
+
+    if (len > 0 && *p == '/') {
+	return 0;
+    }
+    colon = (len > 0) ? memchr(p, ':', len) : NULL;
+    if (colon == NULL || colon == p || end - colon < 3 || colon[1] != '/'
+	    || colon[2] != '/') {
+	return -1;
+    }
+    for (const char *s = p; s < colon; s++) {
+	int c = *s | 0x20;
+
+	if (!((c >= 'a' && c <= 'z') || (s > p && ((*s >= '0' && *s <= '9')
+		|| *s == '+' || *s == '-' || *s == '.')))) {
+	    return -1;			/* Not a scheme (RFC 3986 3.1). */
+	}
+    }
+    p = colon + 3;
+    *authStartPtr = (size_t) (p - target);
+    while (p < end && *p != '/' && *p != '?' && *p != '#') {
+	p++;
+    }
+    *authLenPtr = (size_t) (p - target) - *authStartPtr;
+    return (long) (p - target);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmNormalizePath --
  *
  *	Turns a request-target (origin-form or absolute-form) into a path
@@ -108,7 +163,7 @@ DmNormalizePath(
 {
     const char *p = target, *end = target + len;
     size_t o = 0;
-    size_t segStart;
+    size_t segStart, authStart, authLen;
     int high = 0;		/* Bytes above 0x7F in this segment. */
 
     if (len == 0) {
@@ -118,38 +173,19 @@ DmNormalizePath(
 	return 414;
     }
 
-    /*
-     * Absolute-form: skip "scheme://authority" and keep its path.
-     */
+    if (*p != '/') {
+	long prefix = DmSplitTarget(target, len, &authStart, &authLen);
 
-    if (p < end && *p != '/') {
-	const char *colon = memchr(p, ':', (size_t) (end - p));
-
-	if (colon == NULL || colon == p || end - colon < 3 || colon[1] != '/'
-		|| colon[2] != '/') {
+	if (prefix < 0) {
 	    return 400;
 	}
-	for (const char *s = p; s < colon; s++) {
-	    int c = *s | 0x20;
-
-	    if (!((c >= 'a' && c <= 'z') || (s > p && ((*s >= '0' && *s <= '9')
-		    || *s == '+' || *s == '-' || *s == '.')))) {
-		return 400;
-	    }
-	}
-	p = colon + 3;
-	while (p < end && *p != '/' && *p != '?' && *p != '#') {
-	    p++;
-	}
+	p += prefix;
 	if (p == end || *p != '/') {
-	    out[0] = '/';
+	    out[0] = '/';		/* "http://host" or "http://host?q". */
 	    out[1] = '\0';
 	    *outLenPtr = 1;
 	    return 0;
 	}
-    }
-    if (p == end) {
-	return 400;
     }
 
     /*

@@ -28,6 +28,16 @@ MODULE_SCOPE int	DmNormalizePath(const char *target, size_t len,
 			    char *out, size_t outSize, size_t *outLenPtr);
 
 /*
+ * DmSplitTarget finds the authority of an absolute-form request-target
+ * ("http://host:port/path"): it returns the length of the part before
+ * the path and the authority's place in it, 0 for origin-form ("/path"),
+ * or -1 for any other form.
+ */
+
+MODULE_SCOPE long	DmSplitTarget(const char *target, size_t len,
+			    size_t *authStartPtr, size_t *authLenPtr);
+
+/*
  * DmEncodePath percent-encodes a normalised path for use in a URL (a
  * Location field): every byte but unreserved characters, sub-delims,
  * ':', '@' and '/' becomes %XX, so DmNormalizePath gives the path back.

@@ -611,13 +611,7 @@ DmExchangeStart(
 	Tcl_DString allow;
 	int r;
 
-	conn->bodyKind = req->bodyKind;
-	conn->bodyLeft = req->contentLength;
-	if (req->bodyKind == DM_BODY_CHUNKED) {
-	    DmChunkedInit(&conn->chunked);
-	} else if (req->contentLength == 0) {
-	    conn->bodyKind = DM_BODY_NONE;
-	}
+	DmConnSkipBody(conn, req, len > headLen);
 	AllowList(m.allow, &allow);
 	Tcl_DecrRefCount(m.allow);
 	r = DmConnError(conn, 405, 0, req, "Allow", Tcl_DStringValue(&allow),
@@ -686,14 +680,8 @@ DmExchangeStart(
 	}
 	return (long) headLen;
     }
-    if (ex->handler == NULL && req->bodyKind != DM_BODY_NONE) {
-	conn->bodyKind = req->bodyKind;
-	conn->bodyLeft = req->contentLength;
-	if (req->bodyKind == DM_BODY_CHUNKED) {
-	    DmChunkedInit(&conn->chunked);
-	} else if (req->contentLength == 0) {
-	    conn->bodyKind = DM_BODY_NONE;
-	}
+    if (ex->handler == NULL) {
+	DmConnSkipBody(conn, &ex->saved->req, len > headLen);
     }
     return DmExchangeRun(conn, head + headLen, len - headLen);
 }

@@ -225,6 +225,59 @@ static const ParseCase parseCases[] = {
 	.result = -400},
     {"Host with obs-text", BIN("GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n"),
 	.result = -400},
+    {"Host with empty port", BIN("GET / HTTP/1.1\r\nHost: h:\r\n\r\n"),
+	GET11("/", "h:"), .numHeaders = 1},
+    {"Host with only a port", BIN("GET / HTTP/1.1\r\nHost: :80\r\n\r\n"),
+	GET11("/", ":80"), .numHeaders = 1},
+    {"Host with %-escape", BIN("GET / HTTP/1.1\r\nHost: a%41b\r\n\r\n"),
+	GET11("/", "a%41b"), .numHeaders = 1},
+    {"Host IPvFuture", BIN("GET / HTTP/1.1\r\nHost: [v1.a:b]\r\n\r\n"),
+	GET11("/", "[v1.a:b]"), .numHeaders = 1},
+    {"Host port not digits", BIN("GET / HTTP/1.1\r\nHost: x:abc\r\n\r\n"),
+	.result = -400},
+    {"Host with two ports",
+	BIN("GET / HTTP/1.1\r\nHost: x:80:90\r\n\r\n"), .result = -400},
+    {"Host IPv6 unclosed", BIN("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"),
+	.result = -400},
+    {"Host IPv6 nested",
+	BIN("GET / HTTP/1.1\r\nHost: [[x]]:1\r\n\r\n"), .result = -400},
+    {"Host empty brackets", BIN("GET / HTTP/1.1\r\nHost: []\r\n\r\n"),
+	.result = -400},
+    {"Host after brackets",
+	BIN("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"), .result = -400},
+    {"Host stray bracket", BIN("GET / HTTP/1.1\r\nHost: x]\r\n\r\n"),
+	.result = -400},
+    {"Host short %-escape", BIN("GET / HTTP/1.1\r\nHost: a%4\r\n\r\n"),
+	.result = -400},
+    {"Host bad %-escape", BIN("GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n"),
+	.result = -400},
+    {"Host with user", BIN("GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"),
+	.result = -400},
+
+    /* Absolute-form: its host is the one that counts (RFC 9112 3.2.2). */
+    {"absolute-form host wins",
+	BIN("GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n"),
+	GET11("http://a.example/x", "a.example"), .numHeaders = 1},
+    {"absolute-form without path",
+	BIN("GET http://[::1]:8080?q HTTP/1.1\r\nHost: b\r\n\r\n"),
+	GET11("http://[::1]:8080?q", "[::1]:8080"), .numHeaders = 1},
+    {"absolute-form on 1.0 without Host",
+	BIN("GET http://a/ HTTP/1.0\r\n\r\n"),
+	.result = WHOLE, .method = DM_METHOD_GET, .target = "http://a/",
+	.minor = 0, .keepAlive = 0, .host = "a"},
+    {"absolute-form still needs Host on 1.1",
+	BIN("GET http://a/ HTTP/1.1\r\n\r\n"), .result = -400},
+    {"absolute-form empty host",
+	BIN("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n"), .result = -400},
+    {"absolute-form with user",
+	BIN("GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n"), .result = -400},
+    {"absolute-form bad port",
+	BIN("GET http://h:x/ HTTP/1.1\r\nHost: h\r\n\r\n"), .result = -400},
+    {"other target forms left to the path",
+	BIN("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"),
+	.result = WHOLE, .method = DM_METHOD_CONNECT, .methodName = "CONNECT",
+	.target = "h:443", .minor = 1, .keepAlive = 1, .host = "h:443",
+	.numHeaders = 1},
 
     /* Request line. */
     {"HTTP/1.10", BIN("GET / HTTP/1.10\r\nHost: h\r\n\r\n"), .result = -400},
@@ -1096,7 +1149,12 @@ RunByteClasses(void)
 {
     static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    static const char hostChars[] = "-._~%!$&'()*+,;=:[]0123456789"
+    /*
+     * Between two letters of a reg-name: '%' would start an escape, ':' a
+     * port, and brackets belong around an IP literal only.
+     */
+
+    static const char hostChars[] = "-._~!$&'()*+,;=0123456789"
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     static const struct {
 	const char *name, *before, *after;

@@ -597,7 +597,8 @@ ClientAddress(
  *	None.
  *
  * Side effects:
- *	Sets the connection's body state; may clear req->keepAlive.
+ *	Sets the connection's body state; may clear req->keepAlive and
+ *	make the connection linger.
  *
  *----------------------------------------------------------------------
  */

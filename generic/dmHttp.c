@@ -548,7 +548,8 @@ ValidHost(
 	const char *start = ++p;
 
 	/*
-	 * An IPv6 address, or IPvFuture's "v", hex digits, '.' and more.
+	 * An IP literal's bytes (an IPv6 address, or IPvFuture's "v", hex
+	 * digits, '.' and more), loosely: it is matched, not resolved.
 	 */
 
 	while (p < end && (HAS_CLASS(*p, CC_HOST) || *p == ':')) {
@@ -740,7 +741,7 @@ ParseField(
  *
  * Side effects:
  *	Fills *req, whose contents are meaningful only when the result is
- *	positive.
+ *	positive, but for the method: set once the request line is read.
  *
  *----------------------------------------------------------------------
  */
@@ -846,8 +847,9 @@ DmParseRequest(
 
 	/*
 	 * RFC 9112 3.2.2: the host of an absolute-form target is the one
-	 * served, whatever Host says; an http URI must have one (RFC 9110
-	 * 4.2.1).  Other forms are left to the path's normaliser.
+	 * served, whatever Host says; it must not be empty (RFC 9110 4.2.1
+	 * for http, taken for every scheme).  Other forms are left to the
+	 * path's normaliser.
 	 */
 
 	if (DmSplitTarget(req->target.ptr, req->target.len, &authStart,

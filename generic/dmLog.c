@@ -511,6 +511,32 @@ HeaderValue(
 /*
  *----------------------------------------------------------------------
  *
+ * HostServed --
+ *
+ *	The host a request was served for, port included: its Host field,
+ *	or the host of an absolute-form target (see DmParseRequest).
+ *
+ * Results:
+ *	The span, empty when there was neither (or no request).
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static DmSpan
+HostServed(
+    const LogInfo *info)
+{
+    DmSpan none = {NULL, 0};
+
+    return (info->req != NULL) ? info->req->host : none;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * FormatText, FormatCommon, FormatJson --
  *
  *	Write one log line (with its newline) in a format given as text, in
@@ -632,7 +658,7 @@ FormatJson(
     const char *limit = p + LOG_LINE_MAX - 160;
     DmSpan ua = HeaderValue(info, "user-agent");
     DmSpan ref = HeaderValue(info, "referer");
-    DmSpan host = HeaderValue(info, "host");
+    DmSpan host = HostServed(info);
 
     p = DM_APPEND_LITERAL(p, "{\"time\":\"");
     p = DmAppend(p, srv->isoDate, DM_ISO_DATE_LEN);
@@ -695,7 +721,7 @@ RecordDict(
     spans[1] = info->method;
     spans[2] = info->target;
     spans[3] = info->protocol;
-    spans[4] = HeaderValue(info, "host");
+    spans[4] = HostServed(info);
     spans[5] = HeaderValue(info, "referer");
     spans[6] = HeaderValue(info, "user-agent");
     Tcl_DictObjPut(NULL, d, Tcl_NewStringObj("remote", -1),

@@ -736,13 +736,15 @@ DmStaticHandle(
 		    whole = malloc((size_t) f.info.size);
 		    if (whole == NULL) {
 			DmFileClose(f.fd);
-			return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
+			return DmConnError(conn, 500, headOnly, req, NULL, NULL,
+				0);
 		    }
 		}
 		entry = ReadSmall(root, &f, whole ? whole : buf);
 		if (f.data == NULL) {
 		    free(whole);
-		    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
+		    return DmConnError(conn, 500, headOnly, req, NULL, NULL,
+			    0);
 		}
 	    }
 	    Compressed(req, root, entry, &f, &owned);

@@ -614,7 +614,8 @@ DmExchangeStart(
 	DmConnSkipBody(conn, req, len > headLen);
 	AllowList(m.allow, &allow);
 	Tcl_DecrRefCount(m.allow);
-	r = DmConnError(conn, 405, 0, req, "Allow", Tcl_DStringValue(&allow),
+	r = DmConnError(conn, 405, req->method == DM_METHOD_HEAD, req,
+		"Allow", Tcl_DStringValue(&allow),
 		(size_t) Tcl_DStringLength(&allow));
 	Tcl_DStringFree(&allow);
 	return (r < 0) ? -1 : (long) headLen;
@@ -911,8 +912,9 @@ Dispatch(
 	Tcl_DString allow;
 
 	AllowList(ex->allow, &allow);
-	r = DmConnError(conn, 405, 0, &ex->saved->req, "Allow",
-		Tcl_DStringValue(&allow), (size_t) Tcl_DStringLength(&allow));
+	r = DmConnError(conn, 405, ex->saved->req.method == DM_METHOD_HEAD,
+		&ex->saved->req, "Allow", Tcl_DStringValue(&allow),
+		(size_t) Tcl_DStringLength(&allow));
 	Tcl_DStringFree(&allow);
 	return r;
     }

@@ -64,9 +64,13 @@ proc ::dustmote::ToHttps {server port request} {
     if {$port != 443} {
 	append host :$port
     }
+    set target [dict get $request target]
+    # Of an absolute-form target, the path and query (its host is $host).
+    if {[regexp {^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*(.*)$} $target -> rest]} {
+	set target [expr {[string index $rest 0] eq "/" ? $rest : "/$rest"}]
+    }
     set status [expr {[dict get $request method] in {GET HEAD} ? 301 : 308}]
-    list status $status headers \
-	    [list Location https://$host[dict get $request target]]
+    list status $status headers [list Location https://$host$target]
 }
 
 # dustmote::formdata --

@@ -609,6 +609,7 @@ ParseField(
 {
     const char *q = p, *v, *ve;
     size_t nameLen, n;
+    int isHost;
 
     /*
      * A leading SP or HTAB is obs-fold (or whitespace before the first
@@ -633,12 +634,26 @@ ParseField(
     while (ve > v && IS_OWS(ve[-1])) {
 	ve--;
     }
-    for (q = v; q < ve; q++) {
-	if (!HAS_CLASS(*q, CC_VALUE)) {
+    n = (size_t) (ve - v);
+    isHost = (nameLen == 4 && DmEqualFold(p, nameLen, "host"));
+    if (isHost) {
+	/*
+	 * RFC 9112 3.2: a second Host, or a value that is not uri-host
+	 * [":" port], gets 400.  Host bytes are value bytes: one scan.
+	 */
+
+	if (req->host.ptr != NULL || !ValidHost(v, n)) {
 	    return 400;
 	}
+	req->host.ptr = v;
+	req->host.len = n;
+    } else {
+	for (q = v; q < ve; q++) {
+	    if (!HAS_CLASS(*q, CC_VALUE)) {
+		return 400;
+	    }
+	}
     }
-    n = (size_t) (ve - v);
     if (fieldPtr != NULL) {
 	fieldPtr->name.ptr = p;
 	fieldPtr->name.len = nameLen;
@@ -647,20 +662,6 @@ ParseField(
     }
 
     switch (nameLen) {
-    case 4:
-	if (DmEqualFold(p, nameLen, "host")) {
-	    /*
-	     * RFC 9112 3.2: a second Host, or a value that is not
-	     * uri-host [":" port], gets 400.
-	     */
-
-	    if (req->host.ptr != NULL || !ValidHost(v, n)) {
-		return 400;
-	    }
-	    req->host.ptr = v;
-	    req->host.len = n;
-	}
-	break;
     case 5:
 	if (DmEqualFold(p, nameLen, "range")) {
 	    KeepFirst(&req->range, v, n);

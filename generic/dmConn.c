@@ -1830,19 +1830,6 @@ DmConnError(
 	    || status == 414 || status == 431 || status == 500
 	    || status == 503 || status == 505);
 
-    /*
-     * A Location can be longer than the scratch buffer's head part.
-     */
-
-    need = DM_REPLY_HEAD_MAX + srv->serverHeaderLen + sizeof(DM_HTML_TYPE)
-	    + extraValueLen;
-    if (need > DM_HEAD_ROOM) {
-	head = ownHead = malloc(need);
-	if (head == NULL) {
-	    DmConnDestroy(conn);
-	    return -1;
-	}
-    }
     memset(&reply, 0, sizeof(reply));
     reply.lastModified = -1;
     reply.contentType = DM_HTML_TYPE;
@@ -1887,6 +1874,24 @@ DmConnError(
     reply.extraName = extraName;
     reply.extraValue = extraValue;
     reply.extraValueLen = extraValueLen;
+
+    /*
+     * A Location can be longer than the scratch buffer's head part.
+     */
+
+    need = DmReplyHeadSize(srv, &reply);
+    if (need > DM_HEAD_ROOM) {
+	head = ownHead = malloc(need);
+	if (head == NULL) {
+	    if (pageFd >= 0) {
+		DmFileClose(pageFd);
+	    }
+	    DmConnDestroy(conn);
+	    return -1;
+	}
+    } else {
+	need = DM_HEAD_ROOM;
+    }
     headLen = DmReplyHead(srv, &reply, head, need);
     if (mustClose) {
 	conn->bodyKind = DM_BODY_NONE;	/* Nothing more will be parsed. */

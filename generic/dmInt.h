@@ -884,6 +884,8 @@ enum {
     DM_CONN_HDR_KEEPALIVE	/* HTTP/1.0 keep-alive. */
 };
 
+MODULE_SCOPE size_t	DmReplyHeadSize(const DmServer *srv,
+			    const DmReply *reply);
 MODULE_SCOPE size_t	DmReplyHead(DmServer *srv, const DmReply *reply,
 			    char *buf, size_t size);
 

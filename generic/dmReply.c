@@ -136,6 +136,34 @@ DmReplyClock(
 /*
  *----------------------------------------------------------------------
  *
+ * DmReplyHeadSize --
+ *
+ *	The most bytes DmReplyHead can write for a reply: the fields of
+ *	bounded size (DM_REPLY_HEAD_MAX), and the variable ones this reply
+ *	has (the server's fields for files only come with an entity-tag).
+ *
+ * Results:
+ *	A size in bytes.
+ *
+ * Side effects:
+ *	None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+size_t
+DmReplyHeadSize(
+    const DmServer *srv,
+    const DmReply *reply)
+{
+    return DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->extraValueLen
+	    + reply->contentTypeLen
+	    + (reply->etag != NULL ? srv->fileFieldsLen : 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * DmReplyHead --
  *
  *	Writes a response head: status line, Date, Server, Content-Type and
@@ -162,8 +190,7 @@ DmReplyHead(
     char *p = buf;
     const char *reason = DmReasonPhrase(reply->status);
 
-    if (DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->extraValueLen
-	    + reply->contentTypeLen + srv->fileFieldsLen > size) {
+    if (DmReplyHeadSize(srv, reply) > size) {
 	return 0;
     }
     DmReplyClock(srv);

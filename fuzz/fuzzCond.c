@@ -167,8 +167,20 @@ Preconditions(
     v.etagLen = sizeof(etag) - 1;
     v.mtime = NOW - 100;
     for (i = 0; i < 2; i++) {
+	DmValidator none = {NULL, 0, DM_NO_MTIME};
+
 	r = DmPreconditions(&req, i, &v, NOW);
 	CHECK(r == 0 || r == 412 || (r == 304 && i == 1));
+
+	/*
+	 * Without validators no date counts: the result is that of the
+	 * tag lists alone, where only "*" can match.
+	 */
+
+	r = DmPreconditions(&req, i, &none, NOW);
+	CHECK(r == 0 || r == 412 || (r == 304 && i == 1));
+	CHECK(r != 412 || req.ifMatch.count != 0 || req.ifNoneMatch.count != 0);
+	CHECK(r != 304 || req.ifNoneMatch.count != 0);
     }
     r = DmIfRangeHolds(req.ifRange, &v, NOW);
     CHECK(r == 0 || r == 1);

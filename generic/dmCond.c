@@ -194,15 +194,17 @@ DmPreconditions(
 	if (!ListMatch(&req->ifMatch, v, 0)) {
 	    return 412;
 	}
-    } else if (Date(req->ifUnmodifiedSince, now, &date) && v->mtime > date) {
+    } else if (v->mtime != DM_NO_MTIME
+	    && Date(req->ifUnmodifiedSince, now, &date) && v->mtime > date) {
 	return 412;
     }
     if (req->ifNoneMatch.count != 0) {
 	if (ListMatch(&req->ifNoneMatch, v, 1)) {
 	    return getOrHead ? 304 : 412;
 	}
-    } else if (getOrHead && Date(req->ifModifiedSince, now, &date)
-	    && date <= now && v->mtime <= date) {
+    } else if (getOrHead && v->mtime != DM_NO_MTIME
+	    && Date(req->ifModifiedSince, now, &date) && date <= now
+	    && v->mtime <= date) {
 	return 304;
     }
     return 0;

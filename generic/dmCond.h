@@ -17,7 +17,10 @@
 
 /*
  * What a file is, for the validators: its entity-tag (a strong one,
- * quotes included) and its modification time in seconds.
+ * quotes included) and its modification time in seconds.  A resource
+ * without them (a directory listing) has no tag (etagLen 0) and the time
+ * DM_NO_MTIME: the date preconditions are then ignored (RFC 9110
+ * 13.1.3, 13.1.4), and only "*" matches a tag list.
  */
 
 typedef struct DmValidator {
@@ -25,6 +28,8 @@ typedef struct DmValidator {
     size_t etagLen;
     int64_t mtime;
 } DmValidator;
+
+#define DM_NO_MTIME	INT64_MIN
 
 /*
  * DmPreconditions gives 0 (go on), 304 or 412, in RFC 9110's order:

@@ -325,7 +325,7 @@ Format(
  * DmListingReply --
  *
  *	Answers a GET or HEAD for a folder (path ends with '/') that has no
- *	index file, with its listing.
+ *	index file, with its listing (or 304 or 412, see DmPreconditions).
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -348,6 +348,7 @@ DmListingReply(
     int headOnly = (req->method == DM_METHOD_HEAD), json = WantsJson(req);
     int status, fd, r;
     DmFileInfo info;
+    DmValidator none = {NULL, 0, DM_NO_MTIME};
     Listing l;
     Tcl_DString body;
     DmReply reply;
@@ -364,29 +365,46 @@ DmListingReply(
     if (fd < 0) {
 	return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
     }
-    memset(&l, 0, sizeof(l));
-    l.srv = srv;
-    l.root = root;
-    l.path = path;
-    l.pathLen = pathLen;
-    status = DmFileListDir(fd, AddEntry, &l);
-    DmFileClose(fd);
-    if (status < 0) {
-	free(l.entries);
-	return DmConnError(conn, 403, headOnly, req, NULL, NULL, 0);
-    }
-    if (l.count > 1) {
-	qsort(l.entries, l.count, sizeof(Entry), CompareEntries);
+
+    /*
+     * A listing has no validators, but it exists: If-Match with tags
+     * fails, If-None-Match: * holds (RFC 9110 13.1.1, 13.1.2).
+     */
+
+    status = DmPreconditions(req, 1, &none, srv->dateSecond);
+    if (status == 412) {
+	DmFileClose(fd);
+	return DmConnError(conn, 412, headOnly, req, NULL, NULL, 0);
     }
     Tcl_DStringInit(&body);
-    Format(&l, json, &body);
-    for (i = 0; i < l.count; i++) {
-	free(l.entries[i].name);
+    if (status == 304) {
+	DmFileClose(fd);
+	headOnly = 1;
+    } else {
+	memset(&l, 0, sizeof(l));
+	l.srv = srv;
+	l.root = root;
+	l.path = path;
+	l.pathLen = pathLen;
+	r = DmFileListDir(fd, AddEntry, &l);
+	DmFileClose(fd);
+	if (r < 0) {
+	    free(l.entries);
+	    return DmConnError(conn, 403, headOnly, req, NULL, NULL, 0);
+	}
+	if (l.count > 1) {
+	    qsort(l.entries, l.count, sizeof(Entry), CompareEntries);
+	}
+	Format(&l, json, &body);
+	for (i = 0; i < l.count; i++) {
+	    free(l.entries[i].name);
+	}
+	free(l.entries);
+	status = 200;
     }
-    free(l.entries);
 
     memset(&reply, 0, sizeof(reply));
-    reply.status = 200;
+    reply.status = status;
     reply.lastModified = -1;
     reply.contentType = json ? "Content-Type: application/json\r\n"
 	    : DM_HTML_TYPE;
@@ -395,7 +413,7 @@ DmListingReply(
     reply.connection = DmConnHeader(conn, req->keepAlive, req->versionMinor,
 	    0);
     headLen = DmReplyHead(srv, &reply, head, DM_HEAD_ROOM);
-    r = DmConnQueue(conn, req, 200, head, headLen, headOnly ? NULL
+    r = DmConnQueue(conn, req, status, head, headLen, headOnly ? NULL
 	    : Tcl_DStringValue(&body), headOnly ? 0
 	    : (size_t) Tcl_DStringLength(&body), -1, 0, 0);
     Tcl_DStringFree(&body);

@@ -190,29 +190,37 @@ Preconditions(void)
 	const char *ifMatch, *ifUnmodifiedSince, *ifNoneMatch,
 		*ifModifiedSince;
 	int get, other;
+	int none;		/* 1: no tag, DM_NO_MTIME (a listing). */
     } cases[] = {
-	{NULL, NULL, NULL, NULL, 0, 0},
-	{"\"abc-1\"", NULL, NULL, NULL, 0, 0},
-	{"\"nope\"", NULL, NULL, NULL, 412, 412},
-	{"W/\"abc-1\"", NULL, NULL, NULL, 412, 412},	/* Strong only. */
-	{"*", NULL, NULL, NULL, 0, 0},
-	{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", NULL, NULL, 0, 0},
-	{NULL, "Sun, 06 Nov 1994 08:49:36 GMT", NULL, NULL, 412, 412},
-	{NULL, "not a date", NULL, NULL, 0, 0},
+	{NULL, NULL, NULL, NULL, 0, 0, 0},
+	{"\"abc-1\"", NULL, NULL, NULL, 0, 0, 0},
+	{"\"nope\"", NULL, NULL, NULL, 412, 412, 0},
+	{"W/\"abc-1\"", NULL, NULL, NULL, 412, 412, 0},	/* Strong only. */
+	{"*", NULL, NULL, NULL, 0, 0, 0},
+	{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", NULL, NULL, 0, 0, 0},
+	{NULL, "Sun, 06 Nov 1994 08:49:36 GMT", NULL, NULL, 412, 412, 0},
+	{NULL, "not a date", NULL, NULL, 0, 0, 0},
 	/* If-Match wins over If-Unmodified-Since. */
-	{"\"abc-1\"", "Sun, 06 Nov 1994 08:49:36 GMT", NULL, NULL, 0, 0},
-	{NULL, NULL, "\"abc-1\"", NULL, 304, 412},
-	{NULL, NULL, "W/\"abc-1\"", NULL, 304, 412},	/* Weak will do. */
-	{NULL, NULL, "*", NULL, 304, 412},
-	{NULL, NULL, "\"nope\"", NULL, 0, 0},
-	{NULL, NULL, NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 304, 0},
-	{NULL, NULL, NULL, "Sun, 06 Nov 1994 08:49:36 GMT", 0, 0},
-	{NULL, NULL, NULL, "Sat, 01 Jan 2050 00:00:00 GMT", 0, 0},
+	{"\"abc-1\"", "Sun, 06 Nov 1994 08:49:36 GMT", NULL, NULL, 0, 0, 0},
+	{NULL, NULL, "\"abc-1\"", NULL, 304, 412, 0},
+	{NULL, NULL, "W/\"abc-1\"", NULL, 304, 412, 0},	/* Weak will do. */
+	{NULL, NULL, "*", NULL, 304, 412, 0},
+	{NULL, NULL, "\"nope\"", NULL, 0, 0, 0},
+	{NULL, NULL, NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 304, 0, 0},
+	{NULL, NULL, NULL, "Sun, 06 Nov 1994 08:49:36 GMT", 0, 0, 0},
+	{NULL, NULL, NULL, "Sat, 01 Jan 2050 00:00:00 GMT", 0, 0, 0},
 				/* In the future: ignored. */
-	{NULL, NULL, NULL, "yesterday", 0, 0},
+	{NULL, NULL, NULL, "yesterday", 0, 0, 0},
 	/* If-None-Match wins over If-Modified-Since. */
-	{NULL, NULL, "\"nope\"", "Sun, 06 Nov 1994 08:49:37 GMT", 0, 0},
-	{"\"nope\"", NULL, "\"abc-1\"", NULL, 412, 412},
+	{NULL, NULL, "\"nope\"", "Sun, 06 Nov 1994 08:49:37 GMT", 0, 0, 0},
+	{"\"nope\"", NULL, "\"abc-1\"", NULL, 412, 412, 0},
+	/* No validators: only "*" matches, dates are ignored. */
+	{"\"abc-1\"", NULL, NULL, NULL, 412, 412, 1},
+	{"*", NULL, NULL, NULL, 0, 0, 1},
+	{NULL, "Sun, 06 Nov 1994 08:49:36 GMT", NULL, NULL, 0, 0, 1},
+	{NULL, NULL, "*", NULL, 304, 412, 1},
+	{NULL, NULL, "\"abc-1\"", NULL, 0, 0, 1},
+	{NULL, NULL, NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 0, 0, 1},
     };
     size_t i;
 
@@ -228,9 +236,9 @@ Preconditions(void)
 	req.ifNoneMatch.line[0] = Span(cases[i].ifNoneMatch);
 	req.ifNoneMatch.count = (cases[i].ifNoneMatch != NULL);
 	req.ifModifiedSince = Span(cases[i].ifModifiedSince);
-	v.etag = tag;
-	v.etagLen = sizeof(tag) - 1;
-	v.mtime = MTIME;
+	v.etag = cases[i].none ? NULL : tag;
+	v.etagLen = cases[i].none ? 0 : sizeof(tag) - 1;
+	v.mtime = cases[i].none ? DM_NO_MTIME : MTIME;
 	snprintf(what, sizeof(what), "preconditions case %d", (int) i);
 	Check(DmPreconditions(&req, 1, &v, NOW) == cases[i].get, what, "GET");
 	Check(DmPreconditions(&req, 0, &v, NOW) == cases[i].other, what,

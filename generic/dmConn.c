@@ -186,7 +186,7 @@ DmConnAccept(
 		DmConnDestroy(conn);
 		continue;
 	    }
-	    conn->tlsShake = 1;
+	    conn->tlsShake = 2;
 	} else if (srv->numConns > srv->config.maxConnections) {
 	    DmConnError(conn, 503, 0, NULL, NULL, NULL, 0);
 	    continue;
@@ -862,6 +862,33 @@ ConnHandshake(
 		< 0) {
 	    return -1;
 	}
+    }
+    if (conn->tlsShake == 2) {
+	char first;
+	long n = DmNetRead(conn->watch.fd, &first, 1, 1);
+
+	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
+	    DmConnDestroy(conn);
+	    return -1;
+	}
+	if (n < 0) {
+	    DmWatchSet(&conn->watch, DM_READABLE);
+	    return 0;
+	}
+	if (first >= 'A' && first <= 'Z') {
+	    /*
+	     * A request method, where a TLS record (byte 22) should be:
+	     * plain HTTP, told so in plain HTTP, as nginx does.
+	     */
+
+	    DmLogEvent(conn->srv, conn->peer, "plain HTTP sent to the TLS"
+		    " port; 400 sent");
+	    DmTlsFree(conn->tls);
+	    conn->tls = NULL;
+	    conn->tlsShake = 0;
+	    return DmConnError(conn, 400, 0, NULL, NULL, NULL, 0);
+	}
+	conn->tlsShake = 1;
     }
     r = DmTlsHandshake(conn->tls);
     if (r == DM_TLS_FAILED) {

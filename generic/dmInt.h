@@ -655,7 +655,8 @@ struct DmConn {
     int sockPeerPort;
     int proxyPending;		/* A PROXY header is yet to come. */
     DmTls *tls;			/* -tls: the connection's TLS, or NULL; */
-    int tlsShake;		/* its handshake is under way. */
+    int tlsShake;		/* its handshake is under way (2: its first
+				 * byte is yet to be seen). */
 };
 
 MODULE_SCOPE void	DmServerClose(DmServer *srv);

@@ -798,8 +798,10 @@ ProcessInput(
  *
  *	Goes on with a TLS connection's handshake, after its PROXY header
  *	if one is due (read without taking what follows it, which is the
- *	handshake's).  The handshake is timed as a request head is
- *	(-headtimeout).  Once it is done, the request is read.
+ *	handshake's).  A first byte that starts a request method instead of
+ *	a TLS record is plain HTTP, answered 400 in plain.  The handshake is
+ *	timed as a request head is (-headtimeout).  Once it is done, the
+ *	request is read.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.

@@ -140,7 +140,8 @@ DmReplyClock(
  *
  *	The most bytes DmReplyHead can write for a reply: the fields of
  *	bounded size (DM_REPLY_HEAD_MAX), and the variable ones this reply
- *	has (the server's fields for files only come with an entity-tag).
+ *	has (the server's fields for files only come with an entity-tag,
+ *	an extra value only with its name).
  *
  * Results:
  *	A size in bytes.
@@ -156,8 +157,8 @@ DmReplyHeadSize(
     const DmServer *srv,
     const DmReply *reply)
 {
-    return DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->extraValueLen
-	    + reply->contentTypeLen
+    return DM_REPLY_HEAD_MAX + srv->serverHeaderLen + reply->contentTypeLen
+	    + (reply->extraName != NULL ? reply->extraValueLen : 0)
 	    + (reply->etag != NULL ? srv->fileFieldsLen : 0);
 }
 

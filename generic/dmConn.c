@@ -188,7 +188,7 @@ DmConnAccept(
 	    }
 	    conn->tlsShake = 2;
 	} else if (srv->numConns > srv->config.maxConnections) {
-	    DmConnError(conn, 503, 0, NULL, NULL, NULL, 0);
+	    DmConnError(conn, 503, NULL, NULL, NULL, 0);
 	    continue;
 	}
 	DmConnTimerSet(conn, DM_TIMER_HEAD);
@@ -422,8 +422,10 @@ SkipBody(
  * FirstLine --
  *
  *	For a request the parser refused: a stand-in with just its first
- *	line (if it ended), so the log can say what was asked.  A stand-in
- *	has no method name, which is how DmConnError knows it for one.
+ *	line (if it ended), so the log can say what was asked, and the
+ *	method the parser found (DmParseRequest sets it once the request
+ *	line is read), so that a HEAD gets no body.  A stand-in has no
+ *	method name, which is how DmConnError knows it for one.
  *
  * Results:
  *	None.
@@ -438,11 +440,13 @@ static void
 FirstLine(
     const char *buf,
     size_t len,
+    int method,			/* DM_METHOD_*. */
     DmRequest *req)
 {
     const char *end = buf + len, *lf;
 
     memset(req, 0, sizeof(*req));
+    req->method = method;
     while (buf < end && (*buf == '\r' || *buf == '\n')) {
 	buf++;
     }
@@ -666,8 +670,7 @@ HandleRequest(
 	    sizeof(path) - DM_INDEX_ROOM, &pathLen);
     if (status != 0) {
 	conn->bodyKind = DM_BODY_NONE;	/* Closed after: not read. */
-	r = DmConnError(conn, status, req->method == DM_METHOD_HEAD, req,
-		NULL, NULL, 0);
+	r = DmConnError(conn, status, req, NULL, NULL, 0);
 	return (r < 0) ? -1 : (long) len;
     }
     if (srv->pipeline != NULL) {
@@ -773,11 +776,8 @@ ProcessInput(
 	}
 	conn->inParsed = 0;
 	if (r < 0) {
-	    int headOnly = (req.method == DM_METHOD_HEAD);
-
-	    FirstLine(buf + pos, len - pos, &req);
-	    if (DmConnError(conn, (int) -r, headOnly, &req, NULL, NULL, 0)
-		    < 0) {
+	    FirstLine(buf + pos, len - pos, req.method, &req);
+	    if (DmConnError(conn, (int) -r, &req, NULL, NULL, 0) < 0) {
 		return -1;
 	    }
 	    return (long) len;		/* The rest is never parsed. */
@@ -789,6 +789,43 @@ ProcessInput(
 	pos += (size_t) r;
     }
     return (long) pos;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PeekInput --
+ *
+ *	Looks at what the socket has, without taking it.
+ *
+ * Results:
+ *	The bytes seen; 0 if none came yet (the connection then waits to
+ *	be readable); -1 if the peer left or the read failed (the
+ *	connection was destroyed).
+ *
+ * Side effects:
+ *	May change the watch or destroy the connection.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static long
+PeekInput(
+    DmConn *conn,
+    char *buf,
+    size_t len)
+{
+    long n = DmNetRead(conn->watch.fd, buf, len, 1);
+
+    if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
+	DmConnDestroy(conn);
+	return -1;
+    }
+    if (n < 0) {
+	DmWatchSet(&conn->watch, DM_READABLE);
+	return 0;
+    }
+    return n;
 }
 
 /*
@@ -831,14 +868,9 @@ ConnHandshake(
 	if (have > 0) {
 	    memcpy(head, conn->in, have);
 	}
-	n = DmNetRead(conn->watch.fd, head + have, sizeof(head) - have, 1);
-	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
-	    DmConnDestroy(conn);
-	    return -1;
-	}
-	if (n < 0) {
-	    DmWatchSet(&conn->watch, DM_READABLE);
-	    return 0;
+	n = PeekInput(conn, head + have, sizeof(head) - have);
+	if (n <= 0) {
+	    return (int) n;
 	}
 	r = (int) ProxyHeader(conn, head, have + (size_t) n);
 	if (r < 0) {
@@ -867,15 +899,10 @@ ConnHandshake(
     }
     if (conn->tlsShake == 2) {
 	char first;
-	long n = DmNetRead(conn->watch.fd, &first, 1, 1);
+	long n = PeekInput(conn, &first, 1);
 
-	if (n == 0 || (n < 0 && !DmErrnoIsAgain())) {
-	    DmConnDestroy(conn);
-	    return -1;
-	}
-	if (n < 0) {
-	    DmWatchSet(&conn->watch, DM_READABLE);
-	    return 0;
+	if (n <= 0) {
+	    return (int) n;
 	}
 	if (first >= 'A' && first <= 'Z') {
 	    /*
@@ -888,7 +915,7 @@ ConnHandshake(
 	    DmTlsFree(conn->tls);
 	    conn->tls = NULL;
 	    conn->tlsShake = 0;
-	    return DmConnError(conn, 400, 0, NULL, NULL, NULL, 0);
+	    return DmConnError(conn, 400, NULL, NULL, NULL, 0);
 	}
 	conn->tlsShake = 1;
     }
@@ -1816,8 +1843,9 @@ ChanReadable(
  * DmConnError --
  *
  *	Answers with an error status (or a redirect) and its short HTML
- *	page, or the page -errorpages names for it.  Statuses that leave the
- *	request framing in doubt close the connection.
+ *	page, or the page -errorpages names for it; a HEAD gets the head
+ *	alone.  Statuses that leave the request framing in doubt close the
+ *	connection.
  *
  * Results:
  *	0 if the connection is still open, -1 if it was destroyed.
@@ -1832,7 +1860,6 @@ int
 DmConnError(
     DmConn *conn,
     int status,
-    int headOnly,
     const DmRequest *req,	/* NULL, or a stand-in (FirstLine) when the
 				 * head was not parsed. */
     const char *extraName,
@@ -1845,6 +1872,7 @@ DmConnError(
     size_t headLen, bodyLen = 0, need;
     uint64_t pageLen = 0;
     int mustClose, r, pageFd = -1;
+    int headOnly = (req != NULL && req->method == DM_METHOD_HEAD);
     DmReply reply;
 
     /*
@@ -1995,10 +2023,10 @@ DmConnExpire(
 	    if (which == DM_TIMER_HEAD && conn->in != NULL) {
 		DmRequest req;		/* Its first line, if it arrived. */
 
-		FirstLine(conn->in, conn->inLen, &req);
+		FirstLine(conn->in, conn->inLen, DM_METHOD_OTHER, &req);
 		DmLogEvent(srv, conn->peer, "request not complete within %d"
 			" ms; 408 sent", srv->config.timeouts[which]);
-		DmConnError(conn, 408, 0, &req, NULL, NULL, 0);
+		DmConnError(conn, 408, &req, NULL, NULL, 0);
 		continue;
 	    }
 	    if (which == DM_TIMER_SEND) {

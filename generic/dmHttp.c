@@ -609,7 +609,6 @@ ParseField(
 {
     const char *q = p, *v, *ve;
     size_t nameLen, n;
-    int isHost;
 
     /*
      * A leading SP or HTAB is obs-fold (or whitespace before the first
@@ -635,8 +634,7 @@ ParseField(
 	ve--;
     }
     n = (size_t) (ve - v);
-    isHost = (nameLen == 4 && DmEqualFold(p, nameLen, "host"));
-    if (isHost) {
+    if (nameLen == 4 && DmEqualFold(p, nameLen, "host")) {
 	/*
 	 * RFC 9112 3.2: a second Host, or a value that is not uri-host
 	 * [":" port], gets 400.  Host bytes are value bytes: one scan.

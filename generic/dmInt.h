@@ -713,7 +713,7 @@ MODULE_SCOPE int	DmConnDetach(DmConn *conn, char **inPtr,
 MODULE_SCOPE void	DmConnTakeChannel(DmConn *conn, Tcl_Interp *interp,
 			    Tcl_Channel chan, int64_t size, int chunked);
 MODULE_SCOPE void	DmCloseChannelLater(Tcl_Channel chan);
-MODULE_SCOPE int	DmConnError(DmConn *conn, int status, int headOnly,
+MODULE_SCOPE int	DmConnError(DmConn *conn, int status,
 			    const DmRequest *req, const char *extraName,
 			    const char *extraValue, size_t extraValueLen);
 MODULE_SCOPE void	DmConnSkipBody(DmConn *conn, DmRequest *req,

@@ -363,7 +363,7 @@ DmListingReply(
 	status = 404;
     }
     if (fd < 0) {
-	return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
+	return DmConnError(conn, status, req, NULL, NULL, 0);
     }
 
     /*
@@ -374,12 +374,11 @@ DmListingReply(
     status = DmPreconditions(req, 1, &none, srv->dateSecond);
     if (status == 412) {
 	DmFileClose(fd);
-	return DmConnError(conn, 412, headOnly, req, NULL, NULL, 0);
+	return DmConnError(conn, 412, req, NULL, NULL, 0);
     }
     Tcl_DStringInit(&body);
     if (status == 304) {
-	DmFileClose(fd);
-	headOnly = 1;
+	DmFileClose(fd);		/* A 304 has no body. */
     } else {
 	memset(&l, 0, sizeof(l));
 	l.srv = srv;
@@ -390,7 +389,7 @@ DmListingReply(
 	DmFileClose(fd);
 	if (r < 0) {
 	    free(l.entries);
-	    return DmConnError(conn, 403, headOnly, req, NULL, NULL, 0);
+	    return DmConnError(conn, 403, req, NULL, NULL, 0);
 	}
 	if (l.count > 1) {
 	    qsort(l.entries, l.count, sizeof(Entry), CompareEntries);

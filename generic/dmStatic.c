@@ -70,8 +70,7 @@ Redirect(
 	memcpy(loc + len, q, qLen);
 	len += qLen;
     }
-    r = DmConnError(conn, 301, req->method == DM_METHOD_HEAD, req,
-	    "Location", loc, len);
+    r = DmConnError(conn, 301, req, "Location", loc, len);
     free(loc);
     return r;
 }
@@ -311,8 +310,8 @@ ReplyFile(
 		DmFileClose(fd);
 	    }
 	    return (status == 412)
-		    ? DmConnError(conn, 412, headOnly, req, NULL, NULL, 0)
-		    : DmConnError(conn, 416, 0, req, "Content-Range",
+		    ? DmConnError(conn, 412, req, NULL, NULL, 0)
+		    : DmConnError(conn, 416, req, "Content-Range",
 			    rangeText, textLen);
 	}
 	if (status == 206 && n == 1) {
@@ -681,11 +680,11 @@ DmStaticHandle(
 
     if (req->method != DM_METHOD_GET && !headOnly) {
 	return (req->method == DM_METHOD_OTHER)
-		? DmConnError(conn, 501, 0, req, NULL, NULL, 0)
-		: DmConnError(conn, 405, 0, req, "Allow", "GET, HEAD", 9);
+		? DmConnError(conn, 501, req, NULL, NULL, 0)
+		: DmConnError(conn, 405, req, "Allow", "GET, HEAD", 9);
     }
     if (!srv->config.dotfiles && DmPathHidden(path, pathLen)) {
-	return DmConnError(conn, 404, headOnly, req, NULL, NULL, 0);
+	return DmConnError(conn, 404, req, NULL, NULL, 0);
     }
     f.path = path;
     f.encoding = DM_ENC_IDENTITY;
@@ -707,7 +706,7 @@ DmStaticHandle(
 		    && path[pathLen - 1] == '/') {
 		return DmListingReply(conn, req, root, path, pathLen);
 	    }
-	    return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
+	    return DmConnError(conn, status, req, NULL, NULL, 0);
 	}
 	f.type = DmMimeHeader(path, pathLen, &f.typeLen);
     }
@@ -736,15 +735,13 @@ DmStaticHandle(
 		    whole = malloc((size_t) f.info.size);
 		    if (whole == NULL) {
 			DmFileClose(f.fd);
-			return DmConnError(conn, 500, headOnly, req, NULL, NULL,
-				0);
+			return DmConnError(conn, 500, req, NULL, NULL, 0);
 		    }
 		}
 		entry = ReadSmall(root, &f, whole ? whole : buf);
 		if (f.data == NULL) {
 		    free(whole);
-		    return DmConnError(conn, 500, headOnly, req, NULL, NULL,
-			    0);
+		    return DmConnError(conn, 500, req, NULL, NULL, 0);
 		}
 	    }
 	    Compressed(req, root, entry, &f, &owned);
@@ -759,7 +756,7 @@ DmStaticHandle(
     if (f.fd >= 0 && !headOnly && f.info.size <= DM_SMALL_FILE) {
 	ReadSmall(root, &f, buf);
 	if (f.data == NULL) {
-	    return DmConnError(conn, 500, 0, req, NULL, NULL, 0);
+	    return DmConnError(conn, 500, req, NULL, NULL, 0);
 	}
     }
     r = ReplyFile(conn, req, &f);

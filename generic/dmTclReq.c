@@ -614,8 +614,7 @@ DmExchangeStart(
 	DmConnSkipBody(conn, req, len > headLen);
 	AllowList(m.allow, &allow);
 	Tcl_DecrRefCount(m.allow);
-	r = DmConnError(conn, 405, req->method == DM_METHOD_HEAD, req,
-		"Allow", Tcl_DStringValue(&allow),
+	r = DmConnError(conn, 405, req, "Allow", Tcl_DStringValue(&allow),
 		(size_t) Tcl_DStringLength(&allow));
 	Tcl_DStringFree(&allow);
 	return (r < 0) ? -1 : (long) headLen;
@@ -912,9 +911,8 @@ Dispatch(
 	Tcl_DString allow;
 
 	AllowList(ex->allow, &allow);
-	r = DmConnError(conn, 405, ex->saved->req.method == DM_METHOD_HEAD,
-		&ex->saved->req, "Allow", Tcl_DStringValue(&allow),
-		(size_t) Tcl_DStringLength(&allow));
+	r = DmConnError(conn, 405, &ex->saved->req, "Allow",
+		Tcl_DStringValue(&allow), (size_t) Tcl_DStringLength(&allow));
 	Tcl_DStringFree(&allow);
 	return r;
     }
@@ -1311,7 +1309,7 @@ SendResponse(
 	    DmLogEvent(srv, conn->peer, "cannot send file \"%s\" for %.*s",
 		    Tcl_GetString(r->file), (int) req->requestLine.len,
 		    req->requestLine.ptr);
-	    return DmConnError(conn, status, headOnly, req, NULL, NULL, 0);
+	    return DmConnError(conn, status, req, NULL, NULL, 0);
 	}
 	length = info.size;
 	if (r->status == 200 && !r->hasModified && !r->hasETag) {
@@ -1320,7 +1318,7 @@ SendResponse(
 
 	    if (status >= 400) {
 		DmFileClose(fd);
-		return DmConnError(conn, status, headOnly, req,
+		return DmConnError(conn, status, req,
 			status == 416 ? "Content-Range" : NULL,
 			Tcl_DStringValue(&r->bytes),
 			(size_t) Tcl_DStringLength(&r->bytes));
@@ -1446,9 +1444,7 @@ DmExchangeAnswer(
 	Tcl_ResetResult(interp);
 	status = 500;
     }
-    return DmConnError(conn, status,
-	    ex->saved->req.method == DM_METHOD_HEAD, &ex->saved->req, NULL,
-	    NULL, 0);
+    return DmConnError(conn, status, &ex->saved->req, NULL, NULL, 0);
 }
 
 /*

@@ -95,6 +95,7 @@ typedef struct ChunkCase {
     .result = WHOLE, .method = DM_METHOD_POST, .methodName = "POST", \
     .target = "/", .minor = 1, .keepAlive = 1, .host = (h)
 #define REQ11		"GET / HTTP/1.1\r\nHost: h\r\n"
+#define HOST11(h)	BIN("GET / HTTP/1.1\r\nHost: " h "\r\n\r\n")
 #define POSTH		"POST / HTTP/1.1\r\nHost: h\r\n"
 #define POST10		"POST / HTTP/1.0\r\n"
 
@@ -225,34 +226,24 @@ static const ParseCase parseCases[] = {
 	.result = -400},
     {"Host with obs-text", BIN("GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n"),
 	.result = -400},
-    {"Host with empty port", BIN("GET / HTTP/1.1\r\nHost: h:\r\n\r\n"),
+    {"Host with empty port", HOST11("h:"),
 	GET11("/", "h:"), .numHeaders = 1},
-    {"Host with only a port", BIN("GET / HTTP/1.1\r\nHost: :80\r\n\r\n"),
+    {"Host with only a port", HOST11(":80"),
 	GET11("/", ":80"), .numHeaders = 1},
-    {"Host with %-escape", BIN("GET / HTTP/1.1\r\nHost: a%41b\r\n\r\n"),
+    {"Host with %-escape", HOST11("a%41b"),
 	GET11("/", "a%41b"), .numHeaders = 1},
-    {"Host IPvFuture", BIN("GET / HTTP/1.1\r\nHost: [v1.a:b]\r\n\r\n"),
+    {"Host IPvFuture", HOST11("[v1.a:b]"),
 	GET11("/", "[v1.a:b]"), .numHeaders = 1},
-    {"Host port not digits", BIN("GET / HTTP/1.1\r\nHost: x:abc\r\n\r\n"),
-	.result = -400},
-    {"Host with two ports",
-	BIN("GET / HTTP/1.1\r\nHost: x:80:90\r\n\r\n"), .result = -400},
-    {"Host IPv6 unclosed", BIN("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"),
-	.result = -400},
-    {"Host IPv6 nested",
-	BIN("GET / HTTP/1.1\r\nHost: [[x]]:1\r\n\r\n"), .result = -400},
-    {"Host empty brackets", BIN("GET / HTTP/1.1\r\nHost: []\r\n\r\n"),
-	.result = -400},
-    {"Host after brackets",
-	BIN("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"), .result = -400},
-    {"Host stray bracket", BIN("GET / HTTP/1.1\r\nHost: x]\r\n\r\n"),
-	.result = -400},
-    {"Host short %-escape", BIN("GET / HTTP/1.1\r\nHost: a%4\r\n\r\n"),
-	.result = -400},
-    {"Host bad %-escape", BIN("GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n"),
-	.result = -400},
-    {"Host with user", BIN("GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"),
-	.result = -400},
+    {"Host port not digits", HOST11("x:abc"), .result = -400},
+    {"Host with two ports", HOST11("x:80:90"), .result = -400},
+    {"Host IPv6 unclosed", HOST11("[::1"), .result = -400},
+    {"Host IPv6 nested", HOST11("[[x]]:1"), .result = -400},
+    {"Host empty brackets", HOST11("[]"), .result = -400},
+    {"Host after brackets", HOST11("[::1]x"), .result = -400},
+    {"Host stray bracket", HOST11("x]"), .result = -400},
+    {"Host short %-escape", HOST11("a%4"), .result = -400},
+    {"Host bad %-escape", HOST11("a%zz"), .result = -400},
+    {"Host with user", HOST11("u@h"), .result = -400},
 
     /* Absolute-form: its host is the one that counts (RFC 9112 3.2.2). */
     {"absolute-form host wins",
